@@ -1,0 +1,113 @@
+# fogbank: one non-recursive Makefile. `make` builds $(O)/fogbank; `make run` installs what is
+# missing, builds and serves on 127.0.0.1:4566; `make test` builds and runs every test.
+# SANITIZE=1 builds with ASan + UBSan into build/san.
+
+ifeq ($(SANITIZE),1)
+O ?= build/san
+else
+O ?= build
+endif
+
+CC ?= cc
+PKGS := libmicrohttpd libuv libcjson sqlite3 libxml-2.0 libcurl
+UNAME_S := $(shell uname -s)
+
+WARN := -std=c17 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wvla -Werror
+CFLAGS ?= -O2 -g
+CPPFLAGS += -I. -MMD -MP
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS += $(PKG_LIBS) -lm
+ifeq ($(SANITIZE),1)
+CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(UNAME_S),Linux)
+LDLIBS += -lpthread
+endif
+
+# The server's sources, one per line, sorted. main.c is kept apart so tests can link the rest.
+SRCS += emulator/aws_err.c
+SRCS += emulator/buf.c
+SRCS += emulator/clock.c
+SRCS += emulator/common.c
+SRCS += emulator/control.c
+SRCS += emulator/ctl.c
+SRCS += emulator/http.c
+SRCS += emulator/ids.c
+SRCS += emulator/log.c
+SRCS += emulator/model.c
+SRCS += emulator/models/index.c
+SRCS += emulator/protocol/ec2.c
+SRCS += emulator/protocol/json.c
+SRCS += emulator/protocol/query.c
+SRCS += emulator/protocol/restxml.c
+SRCS += emulator/protocol/shared.c
+SRCS += emulator/protocol/validate.c
+SRCS += emulator/router.c
+SRCS += emulator/service.c
+SRCS += emulator/wire.c
+SRCS += services/ec2/ec2.c
+SRCS += services/services.c
+SRCS += services/sts/sts.c
+SRCS += state/db.c
+SRCS += state/migrations.c
+
+MAIN := emulator/main.c
+OBJS := $(SRCS:%.c=$(O)/%.o)
+LIB := $(O)/libfogbank.a
+BIN := $(O)/fogbank
+
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(O)/tests/%)
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+.PHONY: all run test check lint format format-check unit clean deps
+all: $(BIN)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $(OBJS)
+
+$(BIN): $(O)/$(MAIN:.c=.o) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) \
+		$(LDFLAGS) -o $@ $< $(LIB) $(CMOCKA_LIBS) $(LDLIBS)
+
+deps:
+	@scripts/install-deps
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BIN) serve
+
+unit: $(TEST_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@FOGBANK_BIN=$(BIN) scripts/run-tests $(TEST_BINS)
+
+check: test lint format-check
+
+lint:
+	@scripts/lint
+
+format:
+	clang-format -i $(SRCS) $(MAIN) $(wildcard emulator/*.h emulator/protocol/*.h services/*/*.h state/*.h) $(TEST_SRCS)
+
+format-check:
+	@clang-format --dry-run --Werror $(filter-out emulator/models/%,$(SRCS)) $(MAIN) $(TEST_SRCS)
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(O)/$(MAIN:.c=.d) $(TEST_BINS:=.d)

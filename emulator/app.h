@@ -1,0 +1,37 @@
+/*
+ * struct app: the running fogbank, everything the loop thread owns (state, clock, ids, the
+ * configuration of `fogbank serve`). Handlers reach it through struct aws_call.
+ */
+#ifndef FB_APP_H
+#define FB_APP_H
+
+#include "common.h"
+
+#include <uv.h>
+
+struct db;
+struct ids;
+struct vclock;
+
+#define FB_VERSION "0.1.0"
+
+struct app_config {
+    const char *listen;     /* address to bind, default "127.0.0.1" */
+    int port;               /* TCP port, default 4566; 0 picks a free one */
+    const char *state_path; /* SQLite file or ":memory:" */
+    double time_scale;      /* virtual seconds per real second, default 1 */
+    uint64_t seed;          /* 0: random */
+    const char *account_id; /* default "123456789012" */
+    size_t max_body;        /* largest request body accepted, bytes */
+};
+
+struct app {
+    struct app_config cfg;    /* as given on the command line */
+    uv_loop_t *loop;          /* the one loop; NULL in unit tests */
+    struct db *db;            /* state */
+    struct vclock *clock;     /* virtual time */
+    struct ids *ids;          /* id generator */
+    uint64_t started_mono_ns; /* for uptime */
+};
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * The state database: one SQLite connection owned by the loop thread, WAL for files,
+ * numbered migrations applied at open, and the transaction around each API call. Only
+ * state/ includes <sqlite3.h>; everyone else sees struct db as opaque.
+ */
+#ifndef FB_DB_H
+#define FB_DB_H
+
+#include "../emulator/common.h"
+
+struct db;
+
+/*
+ * Opens (creating if needed) the database at path, or an in-memory one for ":memory:",
+ * and applies every pending migration. NULL with a message in errbuf on failure.
+ */
+struct db *db_open(const char *path, char *errbuf, size_t errsz);
+void db_close(struct db *db);
+
+/* BEGIN IMMEDIATE (write) or BEGIN DEFERRED; -1 on failure (logged). */
+int db_begin(struct db *db, bool write);
+int db_commit(struct db *db);
+/* Rolls back the open transaction; harmless when none is open. */
+void db_rollback(struct db *db);
+/* Deletes every row of every table (POST /_fogbank/reset); -1 on failure. */
+int db_reset(struct db *db);
+/* The schema version (PRAGMA user_version) after migrations. */
+int db_schema_version(struct db *db);
+/* The number of migrations compiled in (the version a fresh database reaches). */
+int db_migrations_count(void);
+
+#endif
