@@ -1,2 +1,227 @@
-/* placeholder: to be written */
-#include "emulator/common.h"
+/*
+ * Look-ups in the compiled-in API models: parses a model's compact JSON on first use, keeps
+ * it until model_unload_all(), and finds operations and shapes by name. It interprets no
+ * shape and knows no wire format.
+ */
+#include "common.h"
+#include "model.h"
+
+/* One operation of either kind, for the binary search of model_op(). */
+struct model_op_entry {
+    const char *name;  /* the key in "operations" or "unimplemented" (borrowed from root) */
+    const cJSON *node; /* the operation object */
+    bool implemented;  /* from "operations" */
+};
+
+struct model {
+    cJSON *root;                   /* the whole parsed model, owned */
+    const cJSON *metadata;         /* root.metadata, or NULL */
+    const cJSON *ops;              /* root.operations, or NULL */
+    const cJSON *unimplemented;    /* root.unimplemented, or NULL */
+    const cJSON *shapes;           /* root.shapes, or NULL */
+    struct model_op_entry *op_tab; /* every operation of both kinds, sorted by name */
+    size_t n_ops;                  /* entries in op_tab */
+};
+
+/* Parsed models, parallel to model_index[]; allocated on the first model_get(). */
+static struct model **loaded;
+
+static int
+info_cmp(const void *key, const void *row)
+{
+    return strcmp(key, ((const struct model_info *)row)->name);
+}
+
+const struct model_info *
+model_info_get(const char *name)
+{
+    if (!name)
+        return NULL;
+    return bsearch(name, model_index, model_index_len, sizeof(model_index[0]), info_cmp);
+}
+
+const struct model *
+model_get(const char *name)
+{
+    const struct model_info *info = model_info_get(name);
+    if (!info)
+        return NULL;
+    size_t i = (size_t)(info - model_index);
+    if (!loaded)
+        loaded = xcalloc(model_index_len, sizeof(*loaded));
+    if (!loaded[i]) {
+        loaded[i] = model_parse(info->json);
+        /* The text is generated and unit-tested: failing to parse it is a broken build. */
+        if (!loaded[i])
+            die("compiled-in model %s does not parse", name);
+    }
+    return loaded[i];
+}
+
+void
+model_unload_all(void)
+{
+    if (!loaded)
+        return;
+    for (size_t i = 0; i < model_index_len; i++)
+        model_free(loaded[i]);
+    free(loaded);
+    loaded = NULL;
+}
+
+static int
+op_entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct model_op_entry *)a)->name,
+                  ((const struct model_op_entry *)b)->name);
+}
+
+/* The object member `key` of root: NULL when absent, -1 when present but not an object. */
+static int
+section(const cJSON *root, const char *key, const cJSON **out)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, key);
+    *out = s;
+    return !s || cJSON_IsObject(s) ? 0 : -1;
+}
+
+/* Adds the operations of `ops` to m->op_tab; -1 if one is not an object. */
+static int
+add_ops(struct model *m, const cJSON *ops, bool implemented)
+{
+    const cJSON *op;
+    cJSON_ArrayForEach(op, ops)
+    {
+        if (!cJSON_IsObject(op))
+            return -1;
+        m->op_tab[m->n_ops++] = (struct model_op_entry){ op->string, op, implemented };
+    }
+    return 0;
+}
+
+struct model *
+model_parse(const char *json)
+{
+    if (!json)
+        return NULL;
+    cJSON *root = cJSON_Parse(json);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    struct model *m = xcalloc(1, sizeof(*m));
+    m->root = root;
+    if (section(root, "metadata", &m->metadata) < 0 || section(root, "operations", &m->ops) < 0 ||
+        section(root, "unimplemented", &m->unimplemented) < 0 ||
+        section(root, "shapes", &m->shapes) < 0)
+        goto fail;
+
+    size_t n = (size_t)cJSON_GetArraySize(m->ops) + (size_t)cJSON_GetArraySize(m->unimplemented);
+    m->op_tab = xcalloc(n ? n : 1, sizeof(*m->op_tab));
+    if (add_ops(m, m->ops, true) < 0 || add_ops(m, m->unimplemented, false) < 0)
+        goto fail;
+    qsort(m->op_tab, m->n_ops, sizeof(*m->op_tab), op_entry_cmp);
+    /* A name in both sections (or twice in one) would make model_op() ambiguous. */
+    for (size_t i = 1; i < m->n_ops; i++)
+        if (strcmp(m->op_tab[i - 1].name, m->op_tab[i].name) == 0)
+            goto fail;
+    return m;
+
+fail:
+    model_free(m);
+    return NULL;
+}
+
+void
+model_free(struct model *m)
+{
+    if (!m)
+        return;
+    free(m->op_tab);
+    cJSON_Delete(m->root);
+    free(m);
+}
+
+const char *
+model_str(const cJSON *node, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const char *
+model_protocol(const struct model *m)
+{
+    return model_str(m->metadata, "protocol");
+}
+
+const char *
+model_api_version(const struct model *m)
+{
+    return model_str(m->metadata, "apiVersion");
+}
+
+const char *
+model_xml_namespace(const struct model *m)
+{
+    const cJSON *ns = cJSON_GetObjectItemCaseSensitive(m->metadata, "xmlNamespace");
+    /* botocore's own form for rest-xml is {"uri": ...}; gen-models flattens it. */
+    if (cJSON_IsObject(ns))
+        return model_str(ns, "uri");
+    return cJSON_IsString(ns) ? ns->valuestring : NULL;
+}
+
+const char *
+model_target_prefix(const struct model *m)
+{
+    return model_str(m->metadata, "targetPrefix");
+}
+
+const char *
+model_service_id(const struct model *m)
+{
+    return model_str(m->metadata, "serviceId");
+}
+
+const cJSON *
+model_op(const struct model *m, const char *name, bool *implemented)
+{
+    if (implemented)
+        *implemented = false;
+    if (!name)
+        return NULL;
+    struct model_op_entry key = { name, NULL, false };
+    const struct model_op_entry *e =
+            bsearch(&key, m->op_tab, m->n_ops, sizeof(*m->op_tab), op_entry_cmp);
+    if (!e)
+        return NULL;
+    if (implemented)
+        *implemented = e->implemented;
+    return e->node;
+}
+
+const cJSON *
+model_ops(const struct model *m)
+{
+    return m->ops;
+}
+
+const cJSON *
+model_unimplemented_ops(const struct model *m)
+{
+    return m->unimplemented;
+}
+
+const cJSON *
+model_shape(const struct model *m, const char *name)
+{
+    if (!name)
+        return NULL;
+    return cJSON_GetObjectItemCaseSensitive(m->shapes, name);
+}
+
+const cJSON *
+model_ref_shape(const struct model *m, const cJSON *ref)
+{
+    return model_shape(m, model_str(ref, "shape"));
+}

@@ -27,4 +27,13 @@ void router_region(const struct http_req *req, char *out, size_t outsz);
 /* Answers one HTTP request completely (never fails: errors become error responses). */
 void router_handle(struct app *app, const struct http_req *req, struct http_resp *resp);
 
+/*
+ * Answers a request the front refuses before it is complete (e.g. a body over the size
+ * limit, req->body may be partial or empty) with err, in the envelope of the service the
+ * request's headers and path point at.
+ */
+struct aws_err;
+void router_reject(struct app *app, const struct http_req *req, const struct aws_err *err,
+        struct http_resp *resp);
+
 #endif
