@@ -37,7 +37,10 @@ struct params {
     size_t alloc;
 };
 
-#define PARAMS_INIT { NULL, 0, 0 }
+#define PARAMS_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /*
  * Appends the pairs of an application/x-www-form-urlencoded string ('+' is a space).
@@ -53,18 +56,18 @@ int url_decode(struct buf *out, const char *s, size_t n);
 
 /* Everything the protocol layer knows about one API request. The router fills it. */
 struct aws_request {
-    const struct http_req *http;   /* the raw request (borrowed) */
-    const struct model *model;     /* the service's model */
-    const char *service;           /* fogbank/botocore service name: "ec2" */
-    const char *op_name;           /* set by identify(); points into params, http or model */
-    const cJSON *op;               /* model operation, set by the router after identify() */
-    char path[2048];               /* percent-decoded path of the target, without the query */
-    const char *raw_path;          /* start of the raw target (path part ends at '?' or NUL) */
-    const char *raw_query;         /* raw query string after '?', or "" */
-    struct params params;          /* query: query-string + form body pairs; others: query
+    const struct http_req *http; /* the raw request (borrowed) */
+    const struct model *model;   /* the service's model */
+    const char *service;         /* fogbank/botocore service name: "ec2" */
+    const char *op_name;         /* set by identify(); points into params, http or model */
+    const cJSON *op;             /* model operation, set by the router after identify() */
+    char path[2048];             /* percent-decoded path of the target, without the query */
+    const char *raw_path;        /* start of the raw target (path part ends at '?' or NUL) */
+    const char *raw_query;       /* raw query string after '?', or "" */
+    struct params params;        /* query: query-string + form body pairs; others: query
                                       string pairs */
-    const char *region;            /* from the credential scope, default "us-east-1" */
-    char request_id[40];           /* UUID for the envelope and x-amzn-RequestId */
+    const char *region;          /* from the credential scope, default "us-east-1" */
+    char request_id[40];         /* UUID for the envelope and x-amzn-RequestId */
 };
 
 struct protocol {
@@ -86,7 +89,7 @@ struct protocol {
     void (*encode)(const struct aws_request *req, const cJSON *out, struct http_resp *resp);
     /* Serialises an error in the protocol's own envelope. req->op may be NULL. */
     void (*encode_error)(const struct aws_request *req, const struct aws_err *err,
-            struct http_resp *resp);
+                         struct http_resp *resp);
 };
 
 extern const struct protocol proto_query;
@@ -117,9 +120,9 @@ struct violation {
         VIOLATION_MIN,     /* string/list/map shorter than min, or number below min */
         VIOLATION_MAX,     /* longer than max, or above max */
     } kind;
-    char path[256];   /* member path in model names joined by '.', e.g. "Filters.1.Name" */
-    char member[128]; /* the last member name, e.g. "AutoScalingGroupName" */
-    char value[256];  /* the offending value as text ("null" when missing), truncated */
+    char path[256];     /* member path in model names joined by '.', e.g. "Filters.1.Name" */
+    char member[128];   /* the last member name, e.g. "AutoScalingGroupName" */
+    char value[256];    /* the offending value as text ("null" when missing), truncated */
     const cJSON *shape; /* the shape whose constraint failed */
 };
 
@@ -131,6 +134,56 @@ struct violation {
  * (0 = valid; may exceed max, only max are filled).
  */
 size_t validate_input(const struct model *m, const char *shape_name, const cJSON *tree,
-        struct violation *v, size_t max);
+                      struct violation *v, size_t max);
+
+/*
+ * Appends the Java (Coral) services' wording of n violations out of `found` (found >= n):
+ * "1 validation error detected: Value null at 'applicationName' failed to satisfy
+ * constraint: Member must not be null", several joined by "; ". Paths are lower-camel with
+ * list items as "tags.1.member.key". Used by json (ValidationException) and rest-xml
+ * (Route53 InvalidInput); defined in protocol/json.c.
+ */
+void json_violations_message(struct buf *out, const struct violation *v, size_t n, size_t found);
+
+/* ---- the flat key=value engine shared by query and ec2 (protocol/query.c) ---- */
+
+/* The two dialects of flat parameters: botocore's QuerySerializer and EC2Serializer. */
+enum qflat_flavor {
+    QFLAT_QUERY, /* Name.member.N lists, Name.entry.N.key maps, member "member" in output */
+    QFLAT_EC2,   /* Name.N lists, queryName / capitalised locationName, "item" in output */
+};
+
+/* One parameter whose text does not parse as its shape's type. */
+struct qflat_bad {
+    char key[256];    /* the wire key, e.g. "Filter.1.Name" */
+    char path[256];   /* the member path in model names, as in struct violation */
+    char member[128]; /* the last member name */
+    char value[256];  /* the text received, truncated */
+    const char *type; /* the shape type it should have had: "integer", "boolean", ... */
+};
+
+#define QFLAT_MAX_BAD 16
+
+struct qflat_result {
+    cJSON *tree;                         /* the typed input tree (owned by the caller) */
+    struct qflat_bad bad[QFLAT_MAX_BAD]; /* values of the wrong type, in shape order */
+    size_t n_bad;                        /* how many (may exceed QFLAT_MAX_BAD) */
+    const char *unknown;                 /* EC2 only: the first key the shape does not know
+                                            (points into req->params), or NULL */
+};
+
+/*
+ * Builds the typed tree of req->op's input shape from req->params as botocore writes them
+ * (for an op without input: an empty object). Parameters the shape does not name are
+ * ignored (query) or reported in r->unknown (ec2; Action, Version and auth parameters are
+ * always ignored). Never fails: problems are reported in r.
+ */
+void qflat_decode(const struct aws_request *req, enum qflat_flavor fl, struct qflat_result *r);
+/* The wire key of a model member path ("Filters.1.Name" -> "Filter.1.Name") into out. */
+void qflat_wire_key(const struct model *m, const char *shape_name, const char *path,
+                    enum qflat_flavor fl, struct buf *out);
+/* Appends the members of `node` (typed by `shape`) as XML elements, in the shape's order. */
+void qflat_xml_members(struct buf *b, const struct model *m, const cJSON *shape, const cJSON *node,
+                       enum qflat_flavor fl);
 
 #endif
