@@ -19,10 +19,15 @@ void db_close(struct db *db);
 
 /* BEGIN IMMEDIATE (write) or BEGIN DEFERRED; -1 on failure (logged). */
 int db_begin(struct db *db, bool write);
+/* -1 on failure (logged); the transaction is then rolled back, so nothing of it is kept. */
 int db_commit(struct db *db);
 /* Rolls back the open transaction; harmless when none is open. */
 void db_rollback(struct db *db);
-/* Deletes every row of every table (POST /_fogbank/reset); -1 on failure. */
+/*
+ * Deletes every row of every table (POST /_fogbank/reset) in one transaction, keeping the
+ * schema and its version; AUTOINCREMENT counters restart. Call it outside a transaction
+ * (foreign keys are switched off for it); -1 on failure (logged), nothing deleted.
+ */
 int db_reset(struct db *db);
 /* The schema version (PRAGMA user_version) after migrations. */
 int db_schema_version(struct db *db);

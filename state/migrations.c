@@ -1,2 +1,24 @@
-/* placeholder: to be written */
-#include "emulator/common.h"
+/*
+ * The schema, as numbered migrations: entry i takes a database from PRAGMA user_version i to
+ * i + 1, and db_open() applies each pending one in its own transaction. Append new entries
+ * at the end; never edit or reorder one that has shipped, since databases in the field have
+ * already run it. Only schema statements belong here, no data access.
+ */
+#include "../emulator/common.h"
+
+#include "db_internal.h"
+
+const char *const db_migrations[] = {
+    /* 1: the meta table, for facts about the database itself rather than the AWS world. */
+    "CREATE TABLE meta (\n"
+    "    key   TEXT PRIMARY KEY,\n"
+    "    value TEXT NOT NULL\n"
+    ");\n"
+    "INSERT INTO meta (key, value) VALUES ('schema_created_at_version', '1');\n",
+};
+
+int
+db_migrations_count(void)
+{
+    return (int)ARRAY_SIZE(db_migrations);
+}
