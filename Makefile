@@ -9,7 +9,7 @@ O ?= build
 endif
 
 CC ?= cc
-PKGS := libmicrohttpd libuv libcjson sqlite3 libxml-2.0 libcurl
+PKGS := libmicrohttpd libuv libcjson sqlite3 libxml-2.0
 UNAME_S := $(shell uname -s)
 
 WARN := -std=c17 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

@@ -1,6 +1,6 @@
 /*
  * `fogbank ctl`: one table row per command (words, HTTP method, control path, how to build
- * the body, how to print the answer), one libcurl request per run. It knows the control
+ * the body, how to print the answer), one plain HTTP/1.1 request per run. It knows the control
  * API's JSON, never the server's internals.
  */
 #include "common.h"
@@ -12,7 +12,11 @@
 #include "control.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
+#include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -180,11 +184,130 @@ print_clock(const cJSON *answer)
 
 /* ---- the request ---- */
 
-static size_t
-on_curl_data(char *data, size_t size, size_t n, void *arg)
+/*
+ * The transport is a plain HTTP/1.1 exchange over one TCP connection ("Connection: close",
+ * read to EOF). ctl only ever talks to fogbank's own control API, whose answers always carry
+ * Content-Length; linking libcurl for that cost every fogbank start ~10 ms of dynamic loading
+ * (32 libraries), which the start-up budget (20 ms) cannot afford.
+ */
+#define CTL_TIMEOUT_MS 600000 /* advancing over many timers can take a while; never hang */
+
+struct endpoint {
+    char host[256]; /* host name or address, without brackets */
+    char port[8];   /* decimal port */
+    char base[512]; /* path prefix, without a trailing '/' */
+};
+
+/* Splits http://HOST[:PORT][/PATH]; -1 if it is not of that form. */
+static int
+endpoint_parse(const char *url, struct endpoint *ep)
 {
-    buf_add(arg, data, size * n);
-    return size * n;
+    if (!str_starts(url, "http://"))
+        return -1;
+    const char *h = url + strlen("http://");
+    const char *host_end, *after;
+    if (*h == '[') {
+        host_end = strchr(h, ']');
+        if (!host_end)
+            return -1;
+        h++;
+        after = host_end + 1;
+    } else {
+        host_end = h + strcspn(h, ":/");
+        after = host_end;
+    }
+    size_t hl = (size_t)(host_end - h);
+    if (hl == 0 || hl >= sizeof(ep->host))
+        return -1;
+    memcpy(ep->host, h, hl);
+    ep->host[hl] = '\0';
+    snprintf(ep->port, sizeof(ep->port), "80");
+    if (*after == ':') {
+        size_t pl = strspn(after + 1, "0123456789");
+        if (pl == 0 || pl >= sizeof(ep->port))
+            return -1;
+        memcpy(ep->port, after + 1, pl);
+        ep->port[pl] = '\0';
+        after += 1 + pl;
+    }
+    if (*after && *after != '/')
+        return -1;
+    size_t bl = strlen(after);
+    while (bl > 0 && after[bl - 1] == '/')
+        bl--;
+    if (bl >= sizeof(ep->base))
+        return -1;
+    memcpy(ep->base, after, bl);
+    ep->base[bl] = '\0';
+    return 0;
+}
+
+/* Connects to the endpoint; -1 with a message in why. */
+static int
+ctl_connect(const struct endpoint *ep, char *why, size_t whysz)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(ep->host, ep->port, &hints, &res);
+    if (rc != 0) {
+        snprintf(why, whysz, "%s", gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        struct timeval tv = { CTL_TIMEOUT_MS / 1000, 0 };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+            break;
+        snprintf(why, whysz, "%s", strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Splits a raw HTTP/1.1 answer into status and body; -1 if it is not one. */
+static int
+parse_answer(const struct buf *raw, long *status, struct buf *answer)
+{
+    int code = 0;
+    if (sscanf(raw->data, "HTTP/1.%*d %3d", &code) != 1 || code < 100)
+        return -1;
+    const char *body = strstr(raw->data, "\r\n\r\n");
+    if (!body)
+        return -1;
+    body += 4;
+    size_t n = raw->len - (size_t)(body - raw->data);
+    /* Honour Content-Length when present so trailing bytes never leak into the JSON. */
+    const char *cl = strcasestr(raw->data, "\r\nContent-Length:");
+    if (cl && cl < body) {
+        unsigned long long want = strtoull(cl + strlen("\r\nContent-Length:"), NULL, 10);
+        if (want < n)
+            n = (size_t)want;
+    }
+    *status = code;
+    buf_add(answer, body, n);
+    return 0;
 }
 
 /* Sends one request; fills *status and answer. -1 (message printed) when there is no answer. */
@@ -192,48 +315,49 @@ static int
 ctl_request(const char *endpoint, const struct ctl_cmd *cmd, const struct buf *body, long *status,
             struct buf *answer)
 {
-    struct buf url = BUF_INIT;
-    size_t n = strlen(endpoint);
-    while (n > 0 && endpoint[n - 1] == '/')
-        n--;
-    buf_add(&url, endpoint, n);
-    buf_adds(&url, CONTROL_PREFIX);
-    buf_adds(&url, cmd->path);
+    struct endpoint ep;
+    if (endpoint_parse(endpoint, &ep) < 0) {
+        fprintf(stderr, "fogbank ctl: invalid endpoint '%s' (want http://HOST:PORT)\n", endpoint);
+        return -1;
+    }
+    char why[256] = "connection failed";
+    int fd = ctl_connect(&ep, why, sizeof(why));
+    if (fd < 0) {
+        fprintf(stderr, "fogbank ctl: cannot reach fogbank at %s: %s\n", endpoint, why);
+        return -1;
+    }
+    bool post = strcmp(cmd->method, "POST") == 0;
+    struct buf req = BUF_INIT, raw = BUF_INIT;
+    bool v6 = strchr(ep.host, ':') != NULL;
+    buf_addf(&req, "%s %s%s%s HTTP/1.1\r\nHost: %s%s%s:%s\r\n", cmd->method, ep.base,
+             CONTROL_PREFIX, cmd->path, v6 ? "[" : "", ep.host, v6 ? "]" : "", ep.port);
+    buf_adds(&req, "User-Agent: fogbank-ctl/" FB_VERSION "\r\nConnection: close\r\n");
+    if (post)
+        buf_addf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n", body->len);
+    buf_adds(&req, "\r\n");
+    if (post)
+        buf_add(&req, body->data, body->len);
 
-    CURL *curl = curl_easy_init();
-    if (!curl)
-        die("ctl: curl_easy_init failed");
-    char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *headers = NULL;
-    curl_easy_setopt(curl, CURLOPT_URL, url.data);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    /* Advancing over many timers can take a while; never hang forever though. */
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 600L);
-    /* A proxy from the environment must not swallow requests to a local emulator. */
-    curl_easy_setopt(curl, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "fogbank-ctl/" FB_VERSION);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_curl_data);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
-    if (strcmp(cmd->method, "POST") == 0) {
-        headers = curl_slist_append(headers, "Content-Type: application/json");
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->data);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body->len);
+    int ret = -1;
+    if (write_all(fd, req.data, req.len) == 0) {
+        char chunk[4096];
+        ssize_t r;
+        while ((r = recv(fd, chunk, sizeof(chunk), 0)) != 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                break;
+            buf_add(&raw, chunk, (size_t)r);
+        }
+        if (r == 0 && parse_answer(&raw, status, answer) == 0)
+            ret = 0;
     }
-    CURLcode rc = curl_easy_perform(curl);
-    int ret = 0;
-    if (rc != CURLE_OK) {
-        fprintf(stderr, "fogbank ctl: cannot reach fogbank at %.*s: %s\n", (int)n, endpoint,
-                errbuf[0] ? errbuf : curl_easy_strerror(rc));
-        ret = -1;
-    } else {
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-    }
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    buf_release(&url);
+    if (ret < 0)
+        fprintf(stderr, "fogbank ctl: no valid answer from fogbank at %s: %s\n", endpoint,
+                errno ? strerror(errno) : "malformed response");
+    close(fd);
+    buf_release(&req);
+    buf_release(&raw);
     return ret;
 }
 
@@ -340,11 +464,8 @@ ctl_main(int argc, char **argv)
                 return usage_error("wrong arguments for '%s'", argv[optind]);
         return usage_error("unknown command '%s'", argv[optind]);
     }
-    if (!str_starts(endpoint, "http://") && !str_starts(endpoint, "https://"))
+    struct endpoint ep;
+    if (endpoint_parse(endpoint, &ep) < 0)
         return usage_error("invalid endpoint '%s' (want http://HOST:PORT)", endpoint);
-
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    int ret = run(endpoint, cmd, arg, json);
-    curl_global_cleanup();
-    return ret;
+    return run(endpoint, cmd, arg, json);
 }

@@ -375,12 +375,14 @@ http_run(struct http_server *s)
         MHD_run(s->mhd);
         if (MHD_get_timeout(s->mhd, &ms) != MHD_YES) {
             uv_timer_stop(&s->timer);
+            log_flush();
             return;
         }
         if (ms > 0)
             break;
     }
     uv_timer_start(&s->timer, on_timer, (uint64_t)ms, 0);
+    log_flush();
 }
 
 static int

@@ -11,6 +11,8 @@
 void log_info(const char *fmt, ...) FB_PRINTF(1, 2);
 /* Prints "<iso time> error: <message>\n" to stderr. */
 void log_error(const char *fmt, ...) FB_PRINTF(1, 2);
+/* Writes the lines logged so far (log_info batches them; log_error flushes at once). */
+void log_flush(void);
 /* Silences log_info (tests, benchmarks with --quiet). */
 void log_set_quiet(bool quiet);
 

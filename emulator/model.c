@@ -6,7 +6,7 @@
 #include "common.h"
 #include "model.h"
 
-/* One operation of either kind, for the binary search of model_op(). */
+/* A named node (an operation of either kind, or a shape), for binary search by name. */
 struct model_op_entry {
     const char *name;  /* the key in "operations" or "unimplemented" (borrowed from root) */
     const cJSON *node; /* the operation object */
@@ -14,13 +14,15 @@ struct model_op_entry {
 };
 
 struct model {
-    cJSON *root;                   /* the whole parsed model, owned */
-    const cJSON *metadata;         /* root.metadata, or NULL */
-    const cJSON *ops;              /* root.operations, or NULL */
-    const cJSON *unimplemented;    /* root.unimplemented, or NULL */
-    const cJSON *shapes;           /* root.shapes, or NULL */
-    struct model_op_entry *op_tab; /* every operation of both kinds, sorted by name */
-    size_t n_ops;                  /* entries in op_tab */
+    cJSON *root;                      /* the whole parsed model, owned */
+    const cJSON *metadata;            /* root.metadata, or NULL */
+    const cJSON *ops;                 /* root.operations, or NULL */
+    const cJSON *unimplemented;       /* root.unimplemented, or NULL */
+    const cJSON *shapes;              /* root.shapes, or NULL */
+    struct model_op_entry *op_tab;    /* every operation of both kinds, sorted by name */
+    size_t n_ops;                     /* entries in op_tab */
+    struct model_op_entry *shape_tab; /* every shape, sorted by name (implemented unused) */
+    size_t n_shapes;                  /* entries in shape_tab */
 };
 
 /* Parsed models, parallel to model_index[]; allocated on the first model_get(). */
@@ -125,6 +127,14 @@ model_parse(const char *json)
     for (size_t i = 1; i < m->n_ops; i++)
         if (strcmp(m->op_tab[i - 1].name, m->op_tab[i].name) == 0)
             goto fail;
+    /* Decoding walks shapes by name for every member; a linear cJSON scan dominated it. */
+    m->shape_tab = xcalloc((size_t)cJSON_GetArraySize(m->shapes) + 1, sizeof(*m->shape_tab));
+    const cJSON *shape;
+    cJSON_ArrayForEach(shape, m->shapes)
+    {
+        m->shape_tab[m->n_shapes++] = (struct model_op_entry){ shape->string, shape, false };
+    }
+    qsort(m->shape_tab, m->n_shapes, sizeof(*m->shape_tab), op_entry_cmp);
     return m;
 
 fail:
@@ -138,6 +148,7 @@ model_free(struct model *m)
     if (!m)
         return;
     free(m->op_tab);
+    free(m->shape_tab);
     cJSON_Delete(m->root);
     free(m);
 }
@@ -217,7 +228,10 @@ model_shape(const struct model *m, const char *name)
 {
     if (!name)
         return NULL;
-    return cJSON_GetObjectItemCaseSensitive(m->shapes, name);
+    struct model_op_entry key = { name, NULL, false };
+    const struct model_op_entry *e =
+            bsearch(&key, m->shape_tab, m->n_shapes, sizeof(*m->shape_tab), op_entry_cmp);
+    return e ? e->node : NULL;
 }
 
 const cJSON *
