@@ -39,7 +39,7 @@ aws_err_clear(struct aws_err *err)
 
 static void
 aws_err_vset(struct aws_err *err, int status, const char *code, bool sender, const char *fmt,
-        va_list ap)
+             va_list ap)
 {
     err->status = status;
     err->code = code;
@@ -53,7 +53,7 @@ aws_err_set(struct aws_err *err, enum aws_code code, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     aws_err_vset(err, aws_codes[code].status, aws_codes[code].code, aws_codes[code].sender, fmt,
-            ap);
+                 ap);
     va_end(ap);
     return -1;
 }

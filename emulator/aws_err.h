@@ -19,10 +19,10 @@ enum aws_code {
 #define AWS_ERR_MESSAGE_MAX 1024
 
 struct aws_err {
-    int status;                         /* HTTP status to answer with */
-    const char *code;                   /* wire code; static string */
-    bool sender;                        /* client fault (Sender) vs server fault (Receiver) */
-    char message[AWS_ERR_MESSAGE_MAX];  /* human text, truncated if longer */
+    int status;                        /* HTTP status to answer with */
+    const char *code;                  /* wire code; static string */
+    bool sender;                       /* client fault (Sender) vs server fault (Receiver) */
+    char message[AWS_ERR_MESSAGE_MAX]; /* human text, truncated if longer */
 };
 
 /* Fills err from the table row for code with a formatted message; returns -1. */
@@ -32,7 +32,7 @@ int aws_err_set(struct aws_err *err, enum aws_code code, const char *fmt, ...) F
  * "InvalidInstanceID.NotFound"); `code` must be a static string. Returns -1.
  */
 int aws_err_setx(struct aws_err *err, int status, const char *code, bool sender, const char *fmt,
-        ...) FB_PRINTF(5, 6);
+                 ...) FB_PRINTF(5, 6);
 /* The wire code / HTTP status of a table row. */
 const char *aws_code_name(enum aws_code code);
 int aws_code_status(enum aws_code code);

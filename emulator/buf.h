@@ -16,7 +16,10 @@ struct buf {
     size_t alloc; /* bytes allocated; 0 while data is the static "" */
 };
 
-#define BUF_INIT { buf_empty, 0, 0 }
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        buf_empty, 0, 0                                                                            \
+    }
 extern char buf_empty[];
 
 void buf_init(struct buf *b);

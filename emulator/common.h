@@ -19,7 +19,7 @@
 
 #if defined(__GNUC__)
 #define FB_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define FB_NORETURN __attribute__((noreturn))
+#define FB_NORETURN     __attribute__((noreturn))
 #else
 #define FB_PRINTF(f, a)
 #define FB_NORETURN

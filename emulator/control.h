@@ -14,6 +14,6 @@ struct app;
 
 /* Answers a request whose path starts with CONTROL_PREFIX (or is "/_fogbank"). */
 void control_handle(struct app *app, const struct http_req *req, const char *path,
-        struct http_resp *resp);
+                    struct http_resp *resp);
 
 #endif

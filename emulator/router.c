@@ -18,7 +18,7 @@
 #include "state/db.h"
 
 #define DEFAULT_REGION "us-east-1"
-#define ROUTE53_PATH "/2013-04-01/"
+#define ROUTE53_PATH   "/2013-04-01/"
 
 /* The SigV4 credential ("AKID/date/region/service/aws4_request") of a request, or NULL. */
 static const char *
@@ -90,7 +90,7 @@ service_by_version(const char *version, const char *signing_name)
         const struct model_info *mi = &model_index[i];
         bool query = strcmp(mi->protocol, "query") == 0 || strcmp(mi->protocol, "ec2") == 0;
         if (query && strcmp(mi->api_version, version) == 0 &&
-                (!signing_name || strcmp(mi->signing_name, signing_name) == 0))
+            (!signing_name || strcmp(mi->signing_name, signing_name) == 0))
             return mi->name;
     }
     return NULL;
@@ -156,18 +156,19 @@ is_form_body(const struct http_req *req)
 
 static void
 answer_error(const struct protocol *proto, const struct aws_request *areq,
-        const struct aws_err *err, struct http_resp *resp)
+             const struct aws_err *err, struct http_resp *resp)
 {
-    if (err->status >= 500)
-        log_error("request %s: %s %s: %s", areq->request_id, err->code, areq->op_name ?
-                areq->op_name : "-", err->message);
+    /* Server faults deserve a log line; NotImplemented is an honest answer, not a fault. */
+    if (err->status >= 500 && err->status != 501)
+        log_error("request %s: %s %s: %s", areq->request_id, err->code,
+                  areq->op_name ? areq->op_name : "-", err->message);
     proto->encode_error(areq, err, resp);
 }
 
 /* Runs one identified, decoded call in a transaction. */
 static int
 run_call(struct app *app, const struct aws_request *areq, const struct service_op *op,
-        const cJSON *in, cJSON *out, struct aws_err *err)
+         const cJSON *in, cJSON *out, struct aws_err *err)
 {
     struct aws_call call = {
         .app = app,
@@ -185,7 +186,7 @@ run_call(struct app *app, const struct aws_request *areq, const struct service_o
         db_rollback(app->db);
         if (!err->code)
             return aws_err_set(err, AWS_E_INTERNAL_ERROR,
-                    "%s failed without saying why (a fogbank bug).", op->name);
+                               "%s failed without saying why (a fogbank bug).", op->name);
         return -1;
     }
     if (db_commit(app->db) < 0) {
@@ -204,17 +205,17 @@ check_version(const struct aws_request *areq, const struct model_info *mi, struc
     const char *version = params_get(&areq->params, "Version");
     if (!version || !*version)
         return aws_err_set(err, AWS_E_MISSING_PARAMETER,
-                "The request must contain the parameter Version");
+                           "The request must contain the parameter Version");
     if (strcmp(version, mi->api_version) != 0)
         return aws_err_set(err, AWS_E_NO_SUCH_VERSION,
-                "The requested version (%s) of service %s does not exist", version,
-                mi->service_id);
+                           "The requested version (%s) of service %s does not exist", version,
+                           mi->service_id);
     return 0;
 }
 
 static void
 handle_api(struct app *app, const struct http_req *req, struct aws_request *areq,
-        struct http_resp *resp)
+           struct http_resp *resp)
 {
     struct aws_err err;
     aws_err_clear(&err);
@@ -239,7 +240,7 @@ handle_api(struct app *app, const struct http_req *req, struct aws_request *areq
 
     if (bad_query < 0 || bad_body < 0) {
         aws_err_set(&err, AWS_E_MALFORMED_QUERY_STRING,
-                "The request contains a malformed query string or form body.");
+                    "The request contains a malformed query string or form body.");
         answer_error(proto, areq, &err, resp);
         return;
     }
@@ -256,15 +257,15 @@ handle_api(struct app *app, const struct http_req *req, struct aws_request *areq
             aws_err_set(&err, AWS_E_UNKNOWN_OPERATION, "Unknown operation %s", areq->op_name);
         else
             aws_err_set(&err, AWS_E_INVALID_ACTION,
-                    "The action %s is not valid for this web service.", areq->op_name);
+                        "The action %s is not valid for this web service.", areq->op_name);
         answer_error(proto, areq, &err, resp);
         return;
     }
     const struct service_op *op = implemented ? service_find_op(svc, areq->op_name) : NULL;
     if (!op) {
         aws_err_set(&err, AWS_E_NOT_IMPLEMENTED,
-                "fogbank does not implement the %s operation %s yet.", mi->service_id,
-                areq->op_name);
+                    "fogbank does not implement the %s operation %s yet.", mi->service_id,
+                    areq->op_name);
         answer_error(proto, areq, &err, resp);
         return;
     }
@@ -301,8 +302,8 @@ router_handle(struct app *app, const struct http_req *req, struct http_resp *res
     struct aws_request areq;
     request_init(app, req, &areq);
     int bad_path = split_target(&areq);
-    if (bad_path == 0 && (strcmp(areq.path, "/_fogbank") == 0 ||
-                                 str_starts(areq.path, CONTROL_PREFIX))) {
+    if (bad_path == 0 &&
+        (strcmp(areq.path, "/_fogbank") == 0 || str_starts(areq.path, CONTROL_PREFIX))) {
         snprintf(resp->service, sizeof(resp->service), "fogbank");
         control_handle(app, req, areq.path, resp);
         return;
@@ -313,7 +314,7 @@ router_handle(struct app *app, const struct http_req *req, struct http_resp *res
 
 void
 router_reject(struct app *app, const struct http_req *req, const struct aws_err *err,
-        struct http_resp *resp)
+              struct http_resp *resp)
 {
     struct aws_request areq;
     char region[64];

@@ -34,6 +34,6 @@ void router_handle(struct app *app, const struct http_req *req, struct http_resp
  */
 struct aws_err;
 void router_reject(struct app *app, const struct http_req *req, const struct aws_err *err,
-        struct http_resp *resp);
+                   struct http_resp *resp);
 
 #endif

@@ -38,8 +38,7 @@ struct aws_call {
  * A handler: reads `in` (the typed input tree, never NULL: {} when the request had no
  * members), fills `out` (an empty object the router owns), returns 0, or -1 with err set.
  */
-typedef int aws_handler_fn(struct aws_call *call, const cJSON *in, cJSON *out,
-        struct aws_err *err);
+typedef int aws_handler_fn(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err);
 
 enum service_op_flags {
     OP_READONLY = 1 << 0, /* no write transaction (BEGIN DEFERRED instead of IMMEDIATE) */

@@ -112,6 +112,8 @@ json_violations_message(struct buf *out, const struct violation *v, size_t n, si
 
 /* ---- identify ---- */
 
+static int parse_body(const struct http_req *h, cJSON **body, struct aws_err *err);
+
 static int
 json_identify(struct aws_request *req, struct aws_err *err)
 {
@@ -129,6 +131,14 @@ json_identify(struct aws_request *req, struct aws_err *err)
         target[plen + 1] == '\0')
         return aws_err_set(err, AWS_E_UNKNOWN_OPERATION, "%s", "");
     req->op_name = target + plen + 1;
+    /*
+     * The service reads the body before it dispatches, so malformed JSON is a
+     * SerializationException even for an operation fogbank does not implement.
+     */
+    cJSON *body = NULL;
+    if (parse_body(req->http, &body, err) < 0)
+        return -1;
+    cJSON_Delete(body);
     return 0;
 }
 
@@ -409,6 +419,43 @@ utf8_invalid_at(const unsigned char *s, size_t n)
     return n;
 }
 
+/*
+ * Parses the request body into *body (NULL for an empty body). Malformed JSON, a NUL byte,
+ * invalid UTF-8 or a body that is not an object is a SerializationException.
+ */
+static int
+parse_body(const struct http_req *h, cJSON **body, struct aws_err *err)
+{
+    *body = NULL;
+    if (h->body_len == 0 || all_blank(h->body, h->body_len))
+        return 0;
+    const char *end = NULL;
+    /* cJSON stops at a NUL, which would hide the rest of the body: refuse it outright. */
+    if (memchr(h->body, '\0', h->body_len))
+        return aws_err_set(err, AWS_E_SERIALIZATION_EXCEPTION,
+                           "Invalid JSON: unexpected NUL byte in request body");
+    size_t bad = utf8_invalid_at((const unsigned char *)h->body, h->body_len);
+    if (bad < h->body_len)
+        return aws_err_set(err, AWS_E_SERIALIZATION_EXCEPTION,
+                           "Invalid UTF-8 start byte 0x%02x at offset %zu",
+                           (unsigned)(unsigned char)h->body[bad], bad);
+    cJSON *parsed = cJSON_ParseWithLengthOpts(h->body, h->body_len, &end, false);
+    if (!parsed || !all_blank(end, (size_t)(h->body + h->body_len - end))) {
+        const char *at = parsed ? end : cJSON_GetErrorPtr();
+        size_t off = at && at >= h->body ? (size_t)(at - h->body) : 0;
+        cJSON_Delete(parsed);
+        return aws_err_set(err, AWS_E_SERIALIZATION_EXCEPTION,
+                           "Invalid JSON in request body at offset %zu", off);
+    }
+    if (!cJSON_IsObject(parsed)) {
+        int rc = type_error(err, parsed, "structure");
+        cJSON_Delete(parsed);
+        return rc;
+    }
+    *body = parsed;
+    return 0;
+}
+
 static int
 json_decode(struct aws_request *req, cJSON **in, struct aws_err *err)
 {
@@ -419,31 +466,8 @@ json_decode(struct aws_request *req, cJSON **in, struct aws_err *err)
     cJSON *body = NULL, *tree = NULL;
 
     *in = NULL;
-    if (h->body_len > 0 && !all_blank(h->body, h->body_len)) {
-        const char *end = NULL;
-        /* cJSON stops at a NUL, which would hide the rest of the body: refuse it outright. */
-        if (memchr(h->body, '\0', h->body_len))
-            return aws_err_set(err, AWS_E_SERIALIZATION_EXCEPTION,
-                               "Invalid JSON: unexpected NUL byte in request body");
-        size_t bad = utf8_invalid_at((const unsigned char *)h->body, h->body_len);
-        if (bad < h->body_len)
-            return aws_err_set(err, AWS_E_SERIALIZATION_EXCEPTION,
-                               "Invalid UTF-8 start byte 0x%02x at offset %zu",
-                               (unsigned)(unsigned char)h->body[bad], bad);
-        body = cJSON_ParseWithLengthOpts(h->body, h->body_len, &end, false);
-        if (!body || !all_blank(end, (size_t)(h->body + h->body_len - end))) {
-            const char *at = body ? end : cJSON_GetErrorPtr();
-            size_t off = at && at >= h->body ? (size_t)(at - h->body) : 0;
-            cJSON_Delete(body);
-            return aws_err_set(err, AWS_E_SERIALIZATION_EXCEPTION,
-                               "Invalid JSON in request body at offset %zu", off);
-        }
-        if (!cJSON_IsObject(body)) {
-            int rc = type_error(err, body, "structure");
-            cJSON_Delete(body);
-            return rc;
-        }
-    }
+    if (parse_body(h, &body, err) < 0)
+        return -1;
 
     if (!shape) {
         /* An operation without input takes no members: whatever was sent is ignored. */

@@ -16,23 +16,12 @@ const struct service ec2_service = { "ec2", ec2_ops, ARRAY_SIZE(ec2_ops) };
 
 /* The regions that are enabled by default (opt-in-not-required), in the order AWS lists them. */
 static const struct ec2_region ec2_regions[] = {
-    { "ap-south-1", "aps1" },
-    { "eu-north-1", "eun1" },
-    { "eu-west-3", "euw3" },
-    { "eu-west-2", "euw2" },
-    { "eu-west-1", "euw1" },
-    { "ap-northeast-3", "apne3" },
-    { "ap-northeast-2", "apne2" },
-    { "ap-northeast-1", "apne1" },
-    { "ca-central-1", "cac1" },
-    { "sa-east-1", "sae1" },
-    { "ap-southeast-1", "apse1" },
-    { "ap-southeast-2", "apse2" },
-    { "eu-central-1", "euc1" },
-    { "us-east-1", "use1" },
-    { "us-east-2", "use2" },
-    { "us-west-1", "usw1" },
-    { "us-west-2", "usw2" },
+    { "ap-south-1", "aps1" },      { "eu-north-1", "eun1" },      { "eu-west-3", "euw3" },
+    { "eu-west-2", "euw2" },       { "eu-west-1", "euw1" },       { "ap-northeast-3", "apne3" },
+    { "ap-northeast-2", "apne2" }, { "ap-northeast-1", "apne1" }, { "ca-central-1", "cac1" },
+    { "sa-east-1", "sae1" },       { "ap-southeast-1", "apse1" }, { "ap-southeast-2", "apse2" },
+    { "eu-central-1", "euc1" },    { "us-east-1", "use1" },       { "us-east-2", "use2" },
+    { "us-west-1", "usw1" },       { "us-west-2", "usw2" },
 };
 
 #define EC2_ZONES_PER_REGION 3
@@ -67,8 +56,8 @@ in_string_list(const cJSON *list, const char *value)
  * for a filter name the operation does not support.
  */
 static int
-filters_match(const cJSON *filters, const char *const *attrs, const char *const *values,
-        size_t n, struct aws_err *err)
+filters_match(const cJSON *filters, const char *const *attrs, const char *const *values, size_t n,
+              struct aws_err *err)
 {
     const cJSON *f;
     cJSON_ArrayForEach(f, filters)
@@ -82,7 +71,7 @@ filters_match(const cJSON *filters, const char *const *attrs, const char *const 
             i++;
         if (i == n)
             return aws_err_set(err, AWS_E_INVALID_PARAMETER_VALUE, "The filter '%s' is invalid",
-                    name->valuestring);
+                               name->valuestring);
         if (!in_string_list(vals, values[i]))
             return 0;
     }
@@ -99,8 +88,8 @@ ec2_describe_regions(struct aws_call *call, const cJSON *in, cJSON *out, struct 
     cJSON_ArrayForEach(v, names)
     {
         if (cJSON_IsString(v) && !ec2_region_get(v->valuestring))
-            return aws_err_setx(err, 400, "InvalidParameterValue", true,
-                    "Invalid region: %s", v->valuestring);
+            return aws_err_setx(err, 400, "InvalidParameterValue", true, "Invalid region: %s",
+                                v->valuestring);
     }
     cJSON *regions = cJSON_AddArrayToObject(out, "Regions");
     static const char *const attrs[] = { "region-name", "endpoint", "opt-in-status" };
@@ -128,12 +117,12 @@ ec2_describe_regions(struct aws_call *call, const cJSON *in, cJSON *out, struct 
 
 int
 ec2_describe_availability_zones(struct aws_call *call, const cJSON *in, cJSON *out,
-        struct aws_err *err)
+                                struct aws_err *err)
 {
     const struct ec2_region *r = ec2_region_get(call->region);
     if (!r)
         return aws_err_setx(err, 400, "InvalidParameterValue", true, "Invalid region: %s",
-                call->region);
+                            call->region);
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(in, "ZoneNames");
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(in, "ZoneIds");
     const cJSON *filters = cJSON_GetObjectItemCaseSensitive(in, "Filters");
@@ -152,7 +141,8 @@ ec2_describe_availability_zones(struct aws_call *call, const cJSON *in, cJSON *o
             known = known || (cJSON_IsString(v) && strcmp(v->valuestring, zone_names[z]) == 0);
         if (!known)
             return aws_err_setx(err, 400, "InvalidParameterValue", true,
-                    "Invalid availability zone: [%s]", cJSON_IsString(v) ? v->valuestring : "");
+                                "Invalid availability zone: [%s]",
+                                cJSON_IsString(v) ? v->valuestring : "");
     }
     cJSON_ArrayForEach(v, ids)
     {
@@ -161,17 +151,22 @@ ec2_describe_availability_zones(struct aws_call *call, const cJSON *in, cJSON *o
             known = known || (cJSON_IsString(v) && strcmp(v->valuestring, zone_ids[z]) == 0);
         if (!known)
             return aws_err_setx(err, 400, "InvalidParameterValue", true,
-                    "Invalid availability zone ID: [%s]", cJSON_IsString(v) ? v->valuestring : "");
+                                "Invalid availability zone ID: [%s]",
+                                cJSON_IsString(v) ? v->valuestring : "");
     }
 
-    static const char *const attrs[] = { "zone-name", "zone-id", "region-name", "state",
-        "zone-type", "group-name", "opt-in-status", "network-border-group" };
+    static const char *const attrs[] = { "zone-name",     "zone-id",
+                                         "region-name",   "state",
+                                         "zone-type",     "group-name",
+                                         "opt-in-status", "network-border-group" };
     cJSON *zones = cJSON_AddArrayToObject(out, "AvailabilityZones");
     for (int z = 0; z < EC2_ZONES_PER_REGION; z++) {
         if (!in_string_list(names, zone_names[z]) || !in_string_list(ids, zone_ids[z]))
             continue;
-        const char *values[] = { zone_names[z], zone_ids[z], r->name, "available",
-            "availability-zone", r->name, "opt-in-not-required", r->name };
+        const char *values[] = {
+            zone_names[z], zone_ids[z],           r->name, "available", "availability-zone",
+            r->name,       "opt-in-not-required", r->name
+        };
         int m = filters_match(filters, attrs, values, ARRAY_SIZE(attrs), err);
         if (m < 0)
             return -1;

@@ -17,7 +17,7 @@ struct ec2_region {
 const struct ec2_region *ec2_region_get(const char *name);
 
 int ec2_describe_availability_zones(struct aws_call *call, const cJSON *in, cJSON *out,
-        struct aws_err *err);
+                                    struct aws_err *err);
 int ec2_describe_regions(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err);
 
 #endif

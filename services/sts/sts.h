@@ -10,6 +10,6 @@
 extern const struct service sts_service;
 
 int sts_get_caller_identity(struct aws_call *call, const cJSON *in, cJSON *out,
-        struct aws_err *err);
+                            struct aws_err *err);
 
 #endif

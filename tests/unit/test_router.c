@@ -16,8 +16,8 @@
 #include "emulator/router.h"
 #include "state/db.h"
 
-#define AUTH(svc, region)                                                                      \
-    "AWS4-HMAC-SHA256 Credential=AKID/20261128/" region "/" svc                                \
+#define AUTH(svc, region)                                                                          \
+    "AWS4-HMAC-SHA256 Credential=AKID/20261128/" region "/" svc                                    \
     "/aws4_request, SignedHeaders=host, Signature=00"
 
 static const char *
@@ -45,7 +45,7 @@ test_pick_by_credential_scope(void **state)
     assert_string_equal(pick("/", AUTH("ec2", "us-east-1"), NULL, NULL), "ec2");
     assert_string_equal(pick("/", AUTH("autoscaling", "us-east-1"), NULL, NULL), "autoscaling");
     assert_string_equal(pick("/", AUTH("cloudformation", "eu-west-1"), NULL, NULL),
-            "cloudformation");
+                        "cloudformation");
     assert_string_equal(pick("/", AUTH("sts", "us-east-1"), NULL, NULL), "sts");
     assert_string_equal(pick("/bucket/key", AUTH("s3", "us-east-1"), NULL, NULL), "s3");
 }
@@ -55,11 +55,11 @@ test_pick_elb_and_elbv2_by_version(void **state)
 {
     (void)state;
     assert_string_equal(pick("/", AUTH("elasticloadbalancing", "us-east-1"), NULL,
-                                "Action=DescribeLoadBalancers&Version=2012-06-01"),
-            "elb");
+                             "Action=DescribeLoadBalancers&Version=2012-06-01"),
+                        "elb");
     assert_string_equal(pick("/", AUTH("elasticloadbalancing", "us-east-1"), NULL,
-                                "Action=DescribeLoadBalancers&Version=2015-12-01"),
-            "elbv2");
+                             "Action=DescribeLoadBalancers&Version=2015-12-01"),
+                        "elbv2");
 }
 
 static void
@@ -67,12 +67,11 @@ test_pick_by_target_path_version_else_s3(void **state)
 {
     (void)state;
     assert_string_equal(pick("/", NULL, "CodeDeploy_20141006.ListApplications", NULL),
-            "codedeploy");
+                        "codedeploy");
     assert_string_equal(pick("/2013-04-01/hostedzone", NULL, NULL, NULL), "route53");
     assert_string_equal(pick("/", NULL, NULL, "Action=ListStacks&Version=2010-05-15"),
-            "cloudformation");
-    assert_string_equal(pick("/", NULL, NULL, "Action=DescribeRegions&Version=2016-11-15"),
-            "ec2");
+                        "cloudformation");
+    assert_string_equal(pick("/", NULL, NULL, "Action=DescribeRegions&Version=2016-11-15"), "ec2");
     assert_string_equal(pick("/my-bucket", NULL, NULL, NULL), "s3");
 }
 
@@ -124,7 +123,7 @@ app_teardown(void **state)
 /* Sends one request through router_handle; the caller releases resp. */
 static void
 call(struct app *app, struct http_resp *resp, const char *method, const char *target,
-        const char *auth, const char *amz_target, const char *content_type, const char *body)
+     const char *auth, const char *amz_target, const char *content_type, const char *body)
 {
     struct http_header h[3];
     size_t n = 0;
@@ -134,9 +133,13 @@ call(struct app *app, struct http_resp *resp, const char *method, const char *ta
         h[n++] = (struct http_header){ "X-Amz-Target", amz_target };
     if (content_type)
         h[n++] = (struct http_header){ "Content-Type", content_type };
-    struct http_req req = { .method = method, .target = target, .headers = h,
-        .n_headers = n, .body = body ? body : "", .body_len = body ? strlen(body) : 0,
-        .peer = "127.0.0.1" };
+    struct http_req req = { .method = method,
+                            .target = target,
+                            .headers = h,
+                            .n_headers = n,
+                            .body = body ? body : "",
+                            .body_len = body ? strlen(body) : 0,
+                            .peer = "127.0.0.1" };
     http_resp_init(resp);
     router_handle(app, &req, resp);
 }
@@ -148,7 +151,7 @@ test_ec2_describe_availability_zones_answers_three_zones(void **state)
 {
     struct http_resp resp;
     call(*state, &resp, "POST", "/", AUTH("ec2", "us-west-2"), NULL, FORM,
-            "Action=DescribeAvailabilityZones&Version=2016-11-15");
+         "Action=DescribeAvailabilityZones&Version=2016-11-15");
     assert_int_equal(resp.status, 200);
     assert_string_equal(resp.service, "ec2");
     assert_string_equal(resp.op, "DescribeAvailabilityZones");
@@ -164,27 +167,27 @@ test_not_implemented_is_501_in_each_envelope(void **state)
 {
     struct http_resp resp;
     call(*state, &resp, "POST", "/", AUTH("ec2", "us-east-1"), NULL, FORM,
-            "Action=DescribeInstances&Version=2016-11-15");
+         "Action=DescribeInstances&Version=2016-11-15");
     assert_int_equal(resp.status, 501);
     assert_non_null(strstr(resp.body.data, "<Code>NotImplemented</Code>"));
     assert_non_null(strstr(resp.body.data, "DescribeInstances"));
     http_resp_release(&resp);
 
     call(*state, &resp, "POST", "/", AUTH("cloudformation", "us-east-1"), NULL, FORM,
-            "Action=ListStacks&Version=2010-05-15");
+         "Action=ListStacks&Version=2010-05-15");
     assert_int_equal(resp.status, 501);
     assert_non_null(strstr(resp.body.data, "<ErrorResponse"));
     assert_non_null(strstr(resp.body.data, "ListStacks"));
     http_resp_release(&resp);
 
     call(*state, &resp, "POST", "/", AUTH("codedeploy", "us-east-1"),
-            "CodeDeploy_20141006.ListApplications", "application/x-amz-json-1.1", "{}");
+         "CodeDeploy_20141006.ListApplications", "application/x-amz-json-1.1", "{}");
     assert_int_equal(resp.status, 501);
     assert_non_null(strstr(resp.body.data, "\"NotImplemented\""));
     http_resp_release(&resp);
 
-    call(*state, &resp, "GET", "/2013-04-01/hostedzone", AUTH("route53", "us-east-1"), NULL,
-            NULL, NULL);
+    call(*state, &resp, "GET", "/2013-04-01/hostedzone", AUTH("route53", "us-east-1"), NULL, NULL,
+         NULL);
     assert_int_equal(resp.status, 501);
     assert_string_equal(resp.op, "ListHostedZones");
     http_resp_release(&resp);
@@ -201,25 +204,25 @@ test_unknown_action_and_versions(void **state)
 {
     struct http_resp resp;
     call(*state, &resp, "POST", "/", AUTH("autoscaling", "us-east-1"), NULL, FORM,
-            "Action=Fly&Version=2011-01-01");
+         "Action=Fly&Version=2011-01-01");
     assert_int_equal(resp.status, 400);
     assert_non_null(strstr(resp.body.data, "<Code>InvalidAction</Code>"));
     http_resp_release(&resp);
 
     call(*state, &resp, "POST", "/", AUTH("ec2", "us-east-1"), NULL, FORM,
-            "Action=DescribeRegions");
+         "Action=DescribeRegions");
     assert_int_equal(resp.status, 400);
     assert_non_null(strstr(resp.body.data, "<Code>MissingParameter</Code>"));
     http_resp_release(&resp);
 
     call(*state, &resp, "POST", "/", AUTH("ec2", "us-east-1"), NULL, FORM,
-            "Action=DescribeRegions&Version=2012-12-12");
+         "Action=DescribeRegions&Version=2012-12-12");
     assert_int_equal(resp.status, 400);
     assert_non_null(strstr(resp.body.data, "<Code>NoSuchVersion</Code>"));
     http_resp_release(&resp);
 
     call(*state, &resp, "POST", "/", AUTH("ec2", "us-east-1"), NULL, FORM,
-            "Action=DescribeRegions&Version=2016-11-15&x=%zz");
+         "Action=DescribeRegions&Version=2016-11-15&x=%zz");
     assert_int_equal(resp.status, 404);
     assert_non_null(strstr(resp.body.data, "<Code>MalformedQueryString</Code>"));
     http_resp_release(&resp);
@@ -232,7 +235,7 @@ test_sts_identity_uses_the_account(void **state)
     app->cfg.account_id = "000011112222";
     struct http_resp resp;
     call(app, &resp, "POST", "/", AUTH("sts", "us-east-1"), NULL, FORM,
-            "Action=GetCallerIdentity&Version=2011-06-15");
+         "Action=GetCallerIdentity&Version=2011-06-15");
     assert_int_equal(resp.status, 200);
     assert_non_null(strstr(resp.body.data, "<Account>000011112222</Account>"));
     assert_non_null(strstr(resp.body.data, "<GetCallerIdentityResult>"));
@@ -265,13 +268,12 @@ main(void)
         cmocka_unit_test(test_region_from_scope),
         cmocka_unit_test(test_request_ids_are_reproducible_with_a_seed),
         cmocka_unit_test_setup_teardown(test_ec2_describe_availability_zones_answers_three_zones,
-                app_setup, app_teardown),
-        cmocka_unit_test_setup_teardown(test_not_implemented_is_501_in_each_envelope,
-                app_setup, app_teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_action_and_versions, app_setup,
-                app_teardown),
+                                        app_setup, app_teardown),
+        cmocka_unit_test_setup_teardown(test_not_implemented_is_501_in_each_envelope, app_setup,
+                                        app_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_action_and_versions, app_setup, app_teardown),
         cmocka_unit_test_setup_teardown(test_sts_identity_uses_the_account, app_setup,
-                app_teardown),
+                                        app_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     model_unload_all();
