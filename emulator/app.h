@@ -11,6 +11,7 @@
 
 struct db;
 struct ids;
+struct sup;
 struct vclock;
 
 #define FB_VERSION "0.1.0"
@@ -31,6 +32,9 @@ struct app {
     struct db *db;            /* state */
     struct vclock *clock;     /* virtual time */
     struct ids *ids;          /* id generator */
+    struct sup *sup;          /* instance process trees; NULL in unit tests without one */
+    char *data_dir;           /* instance disks and image layers: beside the state file, or
+                                 a temporary directory removed at exit for :memory: */
     uint64_t started_mono_ns; /* for uptime */
 };
 

@@ -8,7 +8,9 @@
 
 #include "app.h"
 #include "clock.h"
+#include "ids.h"
 #include "protocol/protocol.h"
+#include "service.h"
 #include "../state/db.h"
 
 #include <cjson/cJSON.h>
@@ -26,6 +28,8 @@ static void control_reset(struct app *app, const cJSON *in, struct http_resp *re
 static void control_clock_show(struct app *app, const cJSON *in, struct http_resp *resp);
 static void control_clock_advance(struct app *app, const cJSON *in, struct http_resp *resp);
 static void control_clock_scale(struct app *app, const cJSON *in, struct http_resp *resp);
+static void control_faults(struct app *app, const cJSON *in, struct http_resp *resp);
+static void control_status(struct app *app, const cJSON *in, struct http_resp *resp);
 
 enum control_flags {
     CONTROL_BODY = 1 << 0, /* the body must be a JSON object */
@@ -44,8 +48,10 @@ static const struct control_route {
     { "clock", "GET", 0, control_clock_show },
     { "clock/advance", "POST", CONTROL_BODY, control_clock_advance },
     { "clock/scale", "POST", CONTROL_BODY, control_clock_scale },
+    { "faults", "POST", CONTROL_BODY, control_faults },
     { "health", "GET", 0, control_health },
     { "reset", "POST", 0, control_reset },
+    { "status", "GET", 0, control_status },
 };
 
 /* ---- replies ---- */
@@ -118,11 +124,12 @@ static void
 control_reset(struct app *app, const cJSON *in, struct http_resp *resp)
 {
     (void)in;
-    /*
-     * Hook: what lives outside the database must be torn down here first, before its rows
-     * go — running instance processes (supervisor), their pending virtual-clock timers,
-     * load-balancer listeners, the DNS server's zones. Today everything is in the database.
-     */
+    /* What lives outside the database (processes, listeners, timers) goes before its rows. */
+    for (size_t i = 0; i < service_table_len; i++) {
+        const struct service_hooks *h = service_table[i]->hooks;
+        if (h && h->reset)
+            h->reset(app);
+    }
     if (db_reset(app->db) < 0) {
         reply_error(resp, 500, "InternalError", "Resetting the state database failed");
         return;
@@ -181,6 +188,72 @@ control_clock_scale(struct app *app, const cJSON *in, struct http_resp *resp)
     }
     vclock_set_scale(app->clock, scale->valuedouble);
     reply_json(resp, 200, clock_json(app));
+}
+
+static void
+control_status(struct app *app, const cJSON *in, struct http_resp *resp)
+{
+    (void)in;
+    cJSON *obj = cJSON_CreateObject();
+    for (size_t i = 0; i < service_table_len; i++) {
+        const struct service_hooks *h = service_table[i]->hooks;
+        if (h && h->status)
+            h->status(app, obj);
+    }
+    reply_json(resp, 200, obj);
+}
+
+/*
+ * POST /_fogbank/faults {"action": "...", "region": ..., ...}: offered to each service's fault
+ * hook in turn, inside one write transaction, until one takes it.
+ */
+static void
+control_faults(struct app *app, const cJSON *in, struct http_resp *resp)
+{
+    const cJSON *action = cJSON_GetObjectItemCaseSensitive(in, "action");
+    const cJSON *region = cJSON_GetObjectItemCaseSensitive(in, "region");
+    if (!cJSON_IsString(action)) {
+        reply_error(resp, 400, "BadRequest", "A fault needs an \"action\" string");
+        return;
+    }
+    char request_id[37];
+    ids_uuid(app->ids, request_id);
+    struct aws_call call = {
+        .app = app,
+        .service = "fogbank",
+        .op = "faults",
+        .region = cJSON_IsString(region) ? region->valuestring : "us-east-1",
+        .account_id = app->cfg.account_id,
+        .request_id = request_id,
+        .now_ms = vclock_now(app->clock),
+    };
+    struct aws_err err;
+    aws_err_clear(&err);
+    cJSON *out = cJSON_CreateObject();
+    if (db_begin(app->db, true) < 0) {
+        cJSON_Delete(out);
+        reply_error(resp, 500, "InternalError", "The state database is unavailable");
+        return;
+    }
+    int taken = 0;
+    for (size_t i = 0; i < service_table_len && taken == 0; i++) {
+        const struct service_hooks *h = service_table[i]->hooks;
+        if (h && h->fault)
+            taken = h->fault(&call, in, out, &err);
+    }
+    if (taken == 1 && db_commit(app->db) == 0) {
+        reply_json(resp, 200, out);
+        return;
+    }
+    db_rollback(app->db);
+    cJSON_Delete(out);
+    if (taken < 0)
+        reply_error(resp, err.status ? err.status : 400, err.code ? err.code : "BadRequest", "%s",
+                    err.message);
+    else if (taken == 0)
+        reply_error(resp, 400, "BadRequest", "Unknown fault action '%s'", action->valuestring);
+    else
+        reply_error(resp, 500, "InternalError", "The state database refused the change");
 }
 
 /* ---- dispatch ---- */

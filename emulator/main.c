@@ -13,14 +13,17 @@
 #include "ids.h"
 #include "log.h"
 #include "model.h"
+#include "service.h"
 #include "../state/db.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define EXIT_USAGE 2
@@ -274,6 +277,54 @@ default_state_path(void)
     return buf_detach(&dir, NULL);
 }
 
+/* ---- serve: the data directory ---- */
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* rm -rf; instance disks may hold anything, so it never follows symlinks. */
+static void
+remove_tree(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * Where instance disks and image layers live: "<state file>.data" next to a state file, or a
+ * fresh temporary directory for :memory: (removed at exit: nothing in it can outlive the
+ * state that names it). NULL with a message printed.
+ */
+static char *
+data_dir_for(const char *state_path, bool *temporary)
+{
+    struct buf dir = BUF_INIT;
+    *temporary = strcmp(state_path, ":memory:") == 0;
+    if (*temporary) {
+        const char *tmp = getenv("TMPDIR");
+        buf_addf(&dir, "%s/fogbank-XXXXXX", tmp && tmp[0] == '/' ? tmp : "/tmp");
+        if (!mkdtemp(dir.data)) {
+            fprintf(stderr, "fogbank serve: cannot create a temporary directory: %s\n",
+                    strerror(errno));
+            buf_release(&dir);
+            return NULL;
+        }
+        return buf_detach(&dir, NULL);
+    }
+    buf_addf(&dir, "%s.data", state_path);
+    if (mkdir_p(dir.data, 0700) < 0) {
+        fprintf(stderr, "fogbank serve: cannot create %s: %s\n", dir.data, strerror(errno));
+        buf_release(&dir);
+        return NULL;
+    }
+    return buf_detach(&dir, NULL);
+}
+
 /* ---- serve: running ---- */
 
 /* What the signal handlers need to stop the server. */
@@ -295,10 +346,12 @@ serve_stop(struct serve *sv)
     sv->http = NULL;
     uv_close((uv_handle_t *)&sv->sigint, NULL);
     uv_close((uv_handle_t *)&sv->sigterm, NULL);
-    /*
-     * Later modules (instance supervisor, load-balancer listeners, DNS) stop here, before
-     * the clock whose timers they own.
-     */
+    /* Services stop their processes, listeners and timers before the clock goes. */
+    for (size_t i = 0; i < service_table_len; i++) {
+        const struct service_hooks *h = service_table[i]->hooks;
+        if (h && h->stop)
+            h->stop(sv->app);
+    }
     vclock_free(sv->app->clock);
     sv->app->clock = NULL;
 }
@@ -347,6 +400,7 @@ serve_run(struct app_config *cfg)
     }
     struct app app = { .cfg = *cfg, .loop = &loop, .started_mono_ns = vclock_mono_ns() };
     struct serve sv = { .app = &app };
+    bool temporary_data = false; /* data_dir is a temporary directory to remove at exit */
 
     app.db = db_open(cfg->state_path, errbuf, sizeof(errbuf));
     if (!app.db) {
@@ -355,6 +409,9 @@ serve_run(struct app_config *cfg)
     }
     app.clock = vclock_new(&loop, cfg->time_scale, vclock_wall_ms());
     app.ids = ids_new(cfg->seed);
+    app.data_dir = data_dir_for(cfg->state_path, &temporary_data);
+    if (!app.data_dir)
+        goto out;
 
     /* Before the "listening" line: whoever reads it may signal us at once. */
     uv_signal_init(&loop, &sv.sigint);
@@ -363,6 +420,16 @@ serve_run(struct app_config *cfg)
     sv.sigterm.data = &sv;
     uv_signal_start(&sv.sigint, on_signal, SIGINT);
     uv_signal_start(&sv.sigterm, on_signal, SIGTERM);
+
+    /* Services pick up where the state left off (e.g. boot the instances that were running). */
+    for (size_t i = 0; i < service_table_len; i++) {
+        const struct service_hooks *h = service_table[i]->hooks;
+        if (h && h->start && h->start(&app, errbuf, sizeof(errbuf)) < 0) {
+            fprintf(stderr, "fogbank serve: %s: %s\n", service_table[i]->name, errbuf);
+            serve_stop(&sv);
+            goto out;
+        }
+    }
 
     sv.http = http_server_start(&app, errbuf, sizeof(errbuf));
     if (!sv.http) {
@@ -384,6 +451,9 @@ out:
     ids_free(app.ids);
     if (app.db)
         db_close(app.db);
+    if (app.data_dir && temporary_data)
+        remove_tree(app.data_dir);
+    free(app.data_dir);
     model_unload_all();
     return ret;
 }

@@ -287,6 +287,42 @@ handle_api(struct app *app, const struct http_req *req, struct aws_request *areq
     cJSON_Delete(out);
 }
 
+/*
+ * A service's plain-HTTP route (e.g. the instance metadata service): answered in one write
+ * transaction, outside any AWS protocol. Returns false when no service claims the path.
+ */
+static bool
+handle_service_route(struct app *app, const struct http_req *req, const struct aws_request *areq,
+                     struct http_resp *resp)
+{
+    for (size_t i = 0; i < service_table_len; i++) {
+        const struct service_hooks *h = service_table[i]->hooks;
+        if (!h || !h->route || !h->route_prefix || !str_starts(areq->path, h->route_prefix))
+            continue;
+        struct aws_call call = {
+            .app = app,
+            .service = service_table[i]->name,
+            .op = h->route_prefix,
+            .region = DEFAULT_REGION,
+            .account_id = app->cfg.account_id,
+            .request_id = areq->request_id,
+            .now_ms = vclock_now(app->clock),
+        };
+        snprintf(resp->service, sizeof(resp->service), "%s", service_table[i]->name);
+        if (db_begin(app->db, true) < 0) {
+            resp->status = 500;
+            return true;
+        }
+        h->route(&call, req, areq->path, resp);
+        if (db_commit(app->db) < 0) {
+            db_rollback(app->db);
+            resp->status = 500;
+        }
+        return true;
+    }
+    return false;
+}
+
 static void
 request_init(struct app *app, const struct http_req *req, struct aws_request *areq)
 {
@@ -302,6 +338,8 @@ router_handle(struct app *app, const struct http_req *req, struct http_resp *res
     struct aws_request areq;
     request_init(app, req, &areq);
     int bad_path = split_target(&areq);
+    if (bad_path == 0 && handle_service_route(app, req, &areq, resp))
+        return;
     if (bad_path == 0 &&
         (strcmp(areq.path, "/_fogbank") == 0 || str_starts(areq.path, CONTROL_PREFIX))) {
         snprintf(resp->service, sizeof(resp->service), "fogbank");

@@ -50,10 +50,41 @@ struct service_op {
     unsigned flags;     /* enum service_op_flags */
 };
 
+struct http_req;
+struct http_resp;
+
+/*
+ * What a service does besides answering API calls; every member is optional. The router,
+ * the control API and main call these, so the emulator never names a service.
+ */
+struct service_hooks {
+    /* After the state is open, before serving: e.g. boot the instances that were running. */
+    int (*start)(struct app *app, char *errbuf, size_t errsz);
+    /* Before the control API empties the state: stop processes, cancel timers. */
+    void (*reset)(struct app *app);
+    /* At shutdown, before the state closes. */
+    void (*stop)(struct app *app);
+    /* Adds the service's part to GET /_fogbank/status (e.g. out.instances = [...]). */
+    void (*status)(struct app *app, cJSON *out);
+    /*
+     * Plain-HTTP requests under route_prefix (e.g. the instance metadata service under
+     * "/_imds/"), answered outside any AWS protocol inside a read-write transaction.
+     */
+    const char *route_prefix;
+    void (*route)(struct aws_call *call, const struct http_req *req, const char *path,
+                  struct http_resp *resp);
+    /*
+     * POST /_fogbank/faults with {"action": ..., ...}: returns 1 if it handled the action
+     * (0 = not this service's), -1 + err for a bad fault; fills out.
+     */
+    int (*fault)(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err);
+};
+
 struct service {
-    const char *name;             /* botocore model name: "ec2", "autoscaling", ... */
-    const struct service_op *ops; /* sorted by name (strcmp), n_ops rows */
-    size_t n_ops;
+    const char *name;                  /* botocore model name: "ec2", "autoscaling", ... */
+    const struct service_op *ops;      /* sorted by name (strcmp), n_ops rows */
+    size_t n_ops;                      /* rows in ops */
+    const struct service_hooks *hooks; /* NULL when the service has none */
 };
 
 /* Every service fogbank serves, defined in services/services.c. */

@@ -8,13 +8,13 @@
 #include "services/ec2/ec2.h"
 #include "services/sts/sts.h"
 
-static const struct service autoscaling_service = { "autoscaling", NULL, 0 };
-static const struct service cloudformation_service = { "cloudformation", NULL, 0 };
-static const struct service codedeploy_service = { "codedeploy", NULL, 0 };
-static const struct service elb_service = { "elb", NULL, 0 };
-static const struct service elbv2_service = { "elbv2", NULL, 0 };
-static const struct service route53_service = { "route53", NULL, 0 };
-static const struct service s3_service = { "s3", NULL, 0 };
+static const struct service autoscaling_service = { "autoscaling", NULL, 0, NULL };
+static const struct service cloudformation_service = { "cloudformation", NULL, 0, NULL };
+static const struct service codedeploy_service = { "codedeploy", NULL, 0, NULL };
+static const struct service elb_service = { "elb", NULL, 0, NULL };
+static const struct service elbv2_service = { "elbv2", NULL, 0, NULL };
+static const struct service route53_service = { "route53", NULL, 0, NULL };
+static const struct service s3_service = { "s3", NULL, 0, NULL };
 
 const struct service *const service_table[] = {
     &autoscaling_service,

@@ -12,7 +12,7 @@ static const struct service_op ec2_ops[] = {
     { "DescribeRegions", ec2_describe_regions, OP_READONLY },
 };
 
-const struct service ec2_service = { "ec2", ec2_ops, ARRAY_SIZE(ec2_ops) };
+const struct service ec2_service = { "ec2", ec2_ops, ARRAY_SIZE(ec2_ops), NULL };
 
 /* The regions that are enabled by default (opt-in-not-required), in the order AWS lists them. */
 static const struct ec2_region ec2_regions[] = {

@@ -9,7 +9,7 @@ static const struct service_op sts_ops[] = {
     { "GetCallerIdentity", sts_get_caller_identity, OP_READONLY },
 };
 
-const struct service sts_service = { "sts", sts_ops, ARRAY_SIZE(sts_ops) };
+const struct service sts_service = { "sts", sts_ops, ARRAY_SIZE(sts_ops), NULL };
 
 int
 sts_get_caller_identity(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)

@@ -1,0 +1,79 @@
+/*
+ * The instance supervisor: owns the process tree of every running instance. An instance
+ * boots as `fogbank __instance-init` (this same binary, re-executed), which on Linux enters
+ * its own user, mount and PID namespaces, mounts the instance's disk (an overlay of the
+ * instance's writable layer over its AMI layers over the host's root) and chroots into it,
+ * then runs the AMI boot script and, on first boot only, the user data, with every byte they
+ * print appended to the console log. As PID 1 of its namespace it reaps orphans; when it
+ * dies the kernel kills every process of the namespace, daemons included. Where namespaces
+ * are unavailable the init runs in a plain process group instead (sup_mode() says which).
+ *
+ * The supervisor runs on the loop thread: it spawns with uv_spawn, learns of exits from
+ * libuv's SIGCHLD handling and reports them through one callback. It knows nothing of EC2
+ * states, AWS or SQL: the EC2 service decides what an exit means. It is the only module
+ * that forks or execs.
+ */
+#ifndef FB_SUP_H
+#define FB_SUP_H
+
+#include "../common.h"
+
+#include <uv.h>
+
+struct sup;
+
+/* How to boot one instance. Every pointer is borrowed for the duration of sup_boot(). */
+struct sup_spec {
+    const char *id;  /* instance id, e.g. "i-0123456789abcdef0" (logs, process title) */
+    const char *dir; /* the instance's own directory (created if missing); the supervisor keeps
+                        upper/ (its writable layer), work/, root/ (the mount point) and
+                        console.log in it */
+    const char *const *layers; /* AMI layer directories, top-most first, NULL-terminated;
+                                  may be empty ({ NULL }) */
+    const char *boot_script;   /* path (on the host) of the AMI's boot script, or NULL */
+    const char *user_data;     /* path (on the host) of the user data file to run at this
+                                  boot, or NULL; the caller passes it on first boot only */
+    const char *const *env;    /* extra environment "KEY=VALUE", NULL-terminated; PATH and
+                                  HOME are provided if absent */
+};
+
+/*
+ * Called on the loop thread when an instance's init process exits for any reason (stopped,
+ * killed, crashed). `status` is the exit status, or 128 + signal number.
+ */
+typedef void sup_exit_fn(void *arg, const char *id, int status);
+
+/*
+ * A supervisor spawning through `self_exe` (the fogbank binary, normally /proc/self/exe)
+ * on `loop`. on_exit may be NULL.
+ */
+struct sup *sup_new(uv_loop_t *loop, const char *self_exe, sup_exit_fn *on_exit, void *arg);
+/* Kills every instance tree (SIGKILL), waits for them, and frees. Accepts NULL. */
+void sup_free(struct sup *s);
+
+/* "namespaces" or "process-group": how instances are isolated on this host. */
+const char *sup_mode(const struct sup *s);
+
+/* Boots an instance; -1 with a message in errbuf if it could not be started. */
+int sup_boot(struct sup *s, const struct sup_spec *spec, char *errbuf, size_t errsz);
+/* Sends SIGTERM to the tree, escalating to SIGKILL after grace_ms of real time. */
+int sup_stop(struct sup *s, const char *id, int64_t grace_ms);
+/* SIGKILLs the whole tree now (a host failure). */
+int sup_kill(struct sup *s, const char *id);
+/* Freezes (SIGSTOP) / thaws (SIGCONT) every process of the tree. */
+int sup_hang(struct sup *s, const char *id);
+int sup_unhang(struct sup *s, const char *id);
+/* Whether the instance's init is alive, and whether it is frozen. */
+bool sup_alive(const struct sup *s, const char *id);
+bool sup_hung(const struct sup *s, const char *id);
+/* Fills up to max host PIDs of the instance's processes (init first); returns the count. */
+size_t sup_pids(const struct sup *s, const char *id, int *pids, size_t max);
+
+/*
+ * Entry point of `fogbank __instance-init ...` (main() dispatches to it): sets up the
+ * namespaces and the disk, runs boot script and user data, reaps, and never returns to the
+ * server's code. Returns the process exit status.
+ */
+int sup_init_main(int argc, char **argv);
+
+#endif
