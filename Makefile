@@ -62,6 +62,9 @@ SRCS += services/services.c
 SRCS += services/sts/sts.c
 SRCS += state/db.c
 SRCS += state/migrations.c
+SRCS += state/schema_ec2_images.c
+SRCS += state/schema_ec2_instances.c
+SRCS += state/schema_ec2_network.c
 
 MAIN := emulator/main.c
 OBJS := $(SRCS:%.c=$(O)/%.o)

@@ -28,7 +28,6 @@ static void control_reset(struct app *app, const cJSON *in, struct http_resp *re
 static void control_clock_show(struct app *app, const cJSON *in, struct http_resp *resp);
 static void control_clock_advance(struct app *app, const cJSON *in, struct http_resp *resp);
 static void control_clock_scale(struct app *app, const cJSON *in, struct http_resp *resp);
-static void control_faults(struct app *app, const cJSON *in, struct http_resp *resp);
 static void control_status(struct app *app, const cJSON *in, struct http_resp *resp);
 
 enum control_flags {
@@ -48,7 +47,6 @@ static const struct control_route {
     { "clock", "GET", 0, control_clock_show },
     { "clock/advance", "POST", CONTROL_BODY, control_clock_advance },
     { "clock/scale", "POST", CONTROL_BODY, control_clock_scale },
-    { "faults", "POST", CONTROL_BODY, control_faults },
     { "health", "GET", 0, control_health },
     { "reset", "POST", 0, control_reset },
     { "status", "GET", 0, control_status },
@@ -204,24 +202,20 @@ control_status(struct app *app, const cJSON *in, struct http_resp *resp)
 }
 
 /*
- * POST /_fogbank/faults {"action": "...", "region": ..., ...}: offered to each service's fault
- * hook in turn, inside one write transaction, until one takes it.
+ * POST /_fogbank/<kind> that no route above answers: offered to each service's action hook
+ * in turn, inside one write transaction, until one takes it. Returns false if none did.
  */
-static void
-control_faults(struct app *app, const cJSON *in, struct http_resp *resp)
+static bool
+control_service_action(struct app *app, const char *kind, const cJSON *in,
+        struct http_resp *resp)
 {
-    const cJSON *action = cJSON_GetObjectItemCaseSensitive(in, "action");
     const cJSON *region = cJSON_GetObjectItemCaseSensitive(in, "region");
-    if (!cJSON_IsString(action)) {
-        reply_error(resp, 400, "BadRequest", "A fault needs an \"action\" string");
-        return;
-    }
     char request_id[37];
     ids_uuid(app->ids, request_id);
     struct aws_call call = {
         .app = app,
         .service = "fogbank",
-        .op = "faults",
+        .op = kind,
         .region = cJSON_IsString(region) ? region->valuestring : "us-east-1",
         .account_id = app->cfg.account_id,
         .request_id = request_id,
@@ -233,27 +227,28 @@ control_faults(struct app *app, const cJSON *in, struct http_resp *resp)
     if (db_begin(app->db, true) < 0) {
         cJSON_Delete(out);
         reply_error(resp, 500, "InternalError", "The state database is unavailable");
-        return;
+        return true;
     }
     int taken = 0;
     for (size_t i = 0; i < service_table_len && taken == 0; i++) {
         const struct service_hooks *h = service_table[i]->hooks;
-        if (h && h->fault)
-            taken = h->fault(&call, in, out, &err);
+        if (h && h->action)
+            taken = h->action(&call, kind, in, out, &err);
     }
     if (taken == 1 && db_commit(app->db) == 0) {
         reply_json(resp, 200, out);
-        return;
+        return true;
     }
     db_rollback(app->db);
     cJSON_Delete(out);
+    if (taken == 0)
+        return false;
     if (taken < 0)
         reply_error(resp, err.status ? err.status : 400, err.code ? err.code : "BadRequest", "%s",
-                    err.message);
-    else if (taken == 0)
-        reply_error(resp, 400, "BadRequest", "Unknown fault action '%s'", action->valuestring);
+                err.message);
     else
         reply_error(resp, 500, "InternalError", "The state database refused the change");
+    return true;
 }
 
 /* ---- dispatch ---- */
@@ -284,6 +279,22 @@ control_handle(struct app *app, const struct http_req *req, const char *path,
         }
     }
     snprintf(resp->service, sizeof(resp->service), "fogbank");
+    if (!route && strcmp(req->method, "POST") == 0 && rel_len > 0) {
+        char kind[128];
+        cJSON *in = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len)
+                                  : cJSON_CreateObject();
+        snprintf(kind, sizeof(kind), "%.*s", (int)rel_len, rel);
+        snprintf(resp->op, sizeof(resp->op), "%.63s", kind);
+        if (!cJSON_IsObject(in)) {
+            cJSON_Delete(in);
+            reply_error(resp, 400, "BadRequest", "The body is not a JSON object");
+            return;
+        }
+        bool handled = control_service_action(app, kind, in, resp);
+        cJSON_Delete(in);
+        if (handled)
+            return;
+    }
     if (!route) {
         reply_error(resp, 404, "NotFound", "No control route %s", path);
         return;

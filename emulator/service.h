@@ -74,10 +74,13 @@ struct service_hooks {
     void (*route)(struct aws_call *call, const struct http_req *req, const char *path,
                   struct http_resp *resp);
     /*
-     * POST /_fogbank/faults with {"action": ..., ...}: returns 1 if it handled the action
-     * (0 = not this service's), -1 + err for a bad fault; fills out.
+     * POST /_fogbank/<kind> for a kind the control API does not answer itself ("faults",
+     * "images/import", ...), JSON body `in`: returns 1 if the service handled it (out filled),
+     * 0 if the kind or in.action is not this service's, -1 + err for a bad request. Runs in
+     * one write transaction.
      */
-    int (*fault)(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err);
+    int (*action)(struct aws_call *call, const char *kind, const cJSON *in, cJSON *out,
+            struct aws_err *err);
 };
 
 struct service {

@@ -8,6 +8,11 @@
 
 #include "db_internal.h"
 
+/* Each area of a service keeps its schema in its own file (state/schema_<area>.c). */
+extern const char schema_ec2_network[];
+extern const char schema_ec2_images[];
+extern const char schema_ec2_instances[];
+
 const char *const db_migrations[] = {
     /* 1: the meta table, for facts about the database itself rather than the AWS world. */
     "CREATE TABLE meta (\n"
@@ -15,6 +20,12 @@ const char *const db_migrations[] = {
     "    value TEXT NOT NULL\n"
     ");\n"
     "INSERT INTO meta (key, value) VALUES ('schema_created_at_version', '1');\n",
+    /* 2: EC2 VPCs, subnets, security groups, key pairs and tags. */
+    schema_ec2_network,
+    /* 3: EC2 images and launch templates. */
+    schema_ec2_images,
+    /* 4: EC2 reservations and instances. */
+    schema_ec2_instances,
 };
 
 int

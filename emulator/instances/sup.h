@@ -48,6 +48,15 @@ typedef void sup_exit_fn(void *arg, const char *id, int status);
  * on `loop`. on_exit may be NULL.
  */
 struct sup *sup_new(uv_loop_t *loop, const char *self_exe, sup_exit_fn *on_exit, void *arg);
+/*
+ * A supervisor with a fake backend for unit tests (the vtable seam of STYLE rule 7): boots
+ * record the spec and "run" without any process; sup_fake_exit() makes an instance's init
+ * exit with `status` (the exit callback runs). loop may be NULL.
+ */
+struct sup *sup_new_fake(uv_loop_t *loop, sup_exit_fn *on_exit, void *arg);
+void sup_fake_exit(struct sup *s, const char *id, int status);
+/* Replaces the exit callback (the EC2 service installs its own at start). */
+void sup_set_exit_handler(struct sup *s, sup_exit_fn *on_exit, void *arg);
 /* Kills every instance tree (SIGKILL), waits for them, and frees. Accepts NULL. */
 void sup_free(struct sup *s);
 
