@@ -325,6 +325,8 @@ route_score(const struct aws_request *req, const char *name, const cJSON *op, st
     return (long)literal_chars(uri, tend) * 1024 + conds * 2 + exact;
 }
 
+static int check_xml_body(struct aws_request *req, struct aws_err *err);
+
 static int
 restxml_identify(struct aws_request *req, struct aws_err *err)
 {
@@ -346,6 +348,13 @@ restxml_identify(struct aws_request *req, struct aws_err *err)
     }
     if (best) {
         req->op_name = best;
+        /*
+         * Route53 reads a body as XML before it dispatches, so a malformed one (or one with a
+         * DOCTYPE) is refused even for an operation fogbank does not implement. S3 bodies are
+         * object data, not XML, until an operation says otherwise.
+         */
+        if (!is_s3(req) && req->http->body_len > 0 && check_xml_body(req, err) < 0)
+            return -1;
         return 0;
     }
     size_t plen;
@@ -775,6 +784,20 @@ parse_xml(struct rx_ctx *c, const char *body, size_t len)
     }
     xmlFreeParserCtxt(p);
     return doc;
+}
+
+/* Whether the request body is well-formed XML without a DOCTYPE; -1 + err if not. */
+static int
+check_xml_body(struct aws_request *req, struct aws_err *err)
+{
+    struct rx_ctx c = { .req = req, .m = req->model, .s3 = is_s3(req), .err = err };
+    buf_init(&c.scratch);
+    xmlDocPtr doc = parse_xml(&c, req->http->body, req->http->body_len);
+    buf_release(&c.scratch);
+    if (!doc)
+        return -1;
+    xmlFreeDoc(doc);
+    return 0;
 }
 
 /* The element's own text (text and CDATA children), into c->scratch. */

@@ -86,7 +86,19 @@ post() {
     bomb='<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Name>&lol3;</Name></CreateHostedZoneRequest>'
     run curl -s -w '\n%{http_code}' -H "$(sigv4 route53)" -d "$bomb" "$FB_URL/2013-04-01/hostedzone"
     [[ "$output" == *'<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'* ]]
+    [[ "$output" == *'<Code>InvalidInput</Code>'* ]]
+    [[ "$output" == *'DOCTYPE is disallowed'* ]]
     [[ "$output" != *lollollol* ]]
+    [ "${lines[-1]}" = 400 ]
+    assert_alive
+}
+
+@test "malformed XML is InvalidInput for Route53" {
+    run curl -s -w '\n%{http_code}' -H "$(sigv4 route53)" \
+        -d '<CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Name>x' \
+        "$FB_URL/2013-04-01/hostedzone"
+    [[ "$output" == *'<Code>InvalidInput</Code>'* ]]
+    [ "${lines[-1]}" = 400 ]
     assert_alive
 }
 
