@@ -5,6 +5,8 @@
 #include "common.h"
 #include "buf.h"
 
+#include <math.h>
+
 char buf_empty[1];
 
 void
@@ -110,6 +112,24 @@ buf_detach(struct buf *b, size_t *len)
         *len = b->len;
     buf_init(b);
     return s;
+}
+
+void
+buf_add_double(struct buf *b, double d)
+{
+    if (isnan(d)) {
+        buf_adds(b, "NaN");
+        return;
+    }
+    if (isinf(d)) {
+        buf_adds(b, d > 0 ? "Infinity" : "-Infinity");
+        return;
+    }
+    char tmp[40];
+    snprintf(tmp, sizeof(tmp), "%.15g", d);
+    if (strtod(tmp, NULL) != d)
+        snprintf(tmp, sizeof(tmp), "%.17g", d);
+    buf_adds(b, tmp);
 }
 
 void

@@ -36,6 +36,11 @@ void buf_vaddf(struct buf *b, const char *fmt, va_list ap) FB_PRINTF(2, 0);
 /* Hands the heap string to the caller (who frees it) and leaves b empty. */
 char *buf_detach(struct buf *b, size_t *len);
 
+/*
+ * Appends the shortest text that reads back as the same double (0.1, not
+ * 0.10000000000000001); non-finite values as NaN, Infinity, -Infinity (AWS's spelling).
+ */
+void buf_add_double(struct buf *b, double d);
 /* Appends s with XML 1.0 escaping of & < > " ' (text and attribute safe). */
 void buf_add_xml(struct buf *b, const char *s, size_t n);
 /* Appends the standard base64 encoding of n bytes. */

@@ -498,6 +498,18 @@ json_decode(struct aws_request *req, cJSON **in, struct aws_err *err)
     return 0;
 }
 
+/* JSON has no literal for them: botocore reads "NaN" and "Infinity" as strings. */
+static void
+add_json_number(struct buf *b, double d)
+{
+    bool quote = !isfinite(d);
+    if (quote)
+        buf_addc(b, '"');
+    buf_add_double(b, d);
+    if (quote)
+        buf_addc(b, '"');
+}
+
 /* ---- encode: typed tree -> wire JSON ---- */
 
 static void
@@ -536,25 +548,6 @@ add_json_string(struct buf *b, const char *s)
     }
     buf_adds(b, run);
     buf_addc(b, '"');
-}
-
-/* The shortest text that reads back as the same double; non-finite as botocore expects. */
-static void
-add_json_double(struct buf *b, double d)
-{
-    char tmp[40];
-    if (isnan(d)) {
-        buf_adds(b, "\"NaN\"");
-        return;
-    }
-    if (isinf(d)) {
-        buf_adds(b, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-        return;
-    }
-    snprintf(tmp, sizeof(tmp), "%.15g", d);
-    if (strtod(tmp, NULL) != d)
-        snprintf(tmp, sizeof(tmp), "%.17g", d);
-    buf_adds(b, tmp);
 }
 
 static void
@@ -669,7 +662,7 @@ encode_value(struct buf *b, const struct model *m, const cJSON *ref, const cJSON
     } else if (strcmp(type, "integer") == 0 || strcmp(type, "long") == 0) {
         buf_addf(b, "%lld", clamp_ll(v->valuedouble));
     } else if (strcmp(type, "float") == 0 || strcmp(type, "double") == 0) {
-        add_json_double(b, v->valuedouble);
+        add_json_number(b, v->valuedouble);
     } else if (strcmp(type, "timestamp") == 0) {
         const char *fmt = model_str(ref, "timestampFormat");
         int64_t ms = clamp_ll(v->valuedouble);

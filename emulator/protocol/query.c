@@ -636,17 +636,6 @@ close_tag(struct buf *b, const char *name)
     buf_addc(b, '>');
 }
 
-/* The shortest text that reads back as the same double. */
-static void
-add_real(struct buf *b, double d)
-{
-    char tmp[40];
-    snprintf(tmp, sizeof(tmp), "%.15g", d);
-    if (strtod(tmp, NULL) != d)
-        snprintf(tmp, sizeof(tmp), "%.17g", d);
-    buf_adds(b, tmp);
-}
-
 static void
 add_integer(struct buf *b, double d)
 {
@@ -656,7 +645,7 @@ add_integer(struct buf *b, double d)
             buf_addc(b, '-');
         add_uint(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
     } else {
-        add_real(b, d);
+        buf_add_double(b, d);
     }
 }
 
@@ -666,7 +655,7 @@ add_timestamp(struct buf *b, const cJSON *ref, const cJSON *shape, double ms)
     const char *fmt = trait(ref, shape, "timestampFormat");
     int64_t t = (int64_t)ms;
     if (fmt && strcmp(fmt, "unixTimestamp") == 0) {
-        add_real(b, (double)t / 1000.0);
+        buf_add_double(b, (double)t / 1000.0);
     } else if (fmt && strcmp(fmt, "rfc822") == 0) {
         char out[40];
         time_format_rfc1123(t, out);
@@ -690,7 +679,7 @@ write_scalar(struct buf *b, const cJSON *ref, const cJSON *shape, const cJSON *v
         if (t == ST_TIME)
             add_timestamp(b, ref, shape, v->valuedouble);
         else if (t == ST_FLOAT || t == ST_DOUBLE)
-            add_real(b, v->valuedouble);
+            buf_add_double(b, v->valuedouble);
         else
             add_integer(b, v->valuedouble);
     }

@@ -1202,24 +1202,6 @@ restxml_decode(struct aws_request *req, cJSON **in, struct aws_err *err)
 
 /* ---- encode ---- */
 
-static void
-add_double(struct buf *b, double d)
-{
-    char tmp[40];
-    if (isnan(d)) {
-        buf_adds(b, "NaN");
-        return;
-    }
-    if (isinf(d)) {
-        buf_adds(b, d > 0 ? "Infinity" : "-Infinity");
-        return;
-    }
-    snprintf(tmp, sizeof(tmp), "%.15g", d);
-    if (strtod(tmp, NULL) != d)
-        snprintf(tmp, sizeof(tmp), "%.17g", d);
-    buf_adds(b, tmp);
-}
-
 /* d as a long long, clamped: casting an out-of-range double is undefined behaviour. */
 static long long
 clamp_ll(double d)
@@ -1262,7 +1244,7 @@ scalar_text(struct buf *b, const cJSON *ref, const cJSON *shape, const cJSON *v,
     } else if (strcmp(type, "integer") == 0 || strcmp(type, "long") == 0) {
         buf_addf(b, "%lld", clamp_ll(v->valuedouble));
     } else if (strcmp(type, "float") == 0 || strcmp(type, "double") == 0) {
-        add_double(b, v->valuedouble);
+        buf_add_double(b, v->valuedouble);
     } else if (strcmp(type, "timestamp") == 0) {
         const char *fmt = trait_str(ref, shape, "timestampFormat");
         int64_t ms = clamp_ll(v->valuedouble);

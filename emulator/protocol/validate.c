@@ -53,17 +53,6 @@ path_pop(struct vctx *c, size_t old)
     c->path[old] = '\0';
 }
 
-/* The shortest text that reads back as d: 0.1, not 0.10000000000000001. */
-static void
-add_shortest(struct buf *b, double d)
-{
-    char tmp[40];
-    snprintf(tmp, sizeof(tmp), "%.15g", d);
-    if (strtod(tmp, NULL) != d)
-        snprintf(tmp, sizeof(tmp), "%.17g", d);
-    buf_adds(b, tmp);
-}
-
 /* The value as the Java services print it: strings bare, lists "[a, b]", maps "{k=v}". */
 static void
 value_text(struct buf *b, const cJSON *node)
@@ -83,7 +72,7 @@ value_text(struct buf *b, const cJSON *node)
         if (d > -9.2e18 && d < 9.2e18 && d == (double)(int64_t)d)
             buf_addf(b, "%lld", (long long)(int64_t)d);
         else
-            add_shortest(b, d);
+            buf_add_double(b, d);
     } else if (cJSON_IsArray(node)) {
         buf_addc(b, '[');
         cJSON_ArrayForEach(it, node)
