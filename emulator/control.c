@@ -206,8 +206,7 @@ control_status(struct app *app, const cJSON *in, struct http_resp *resp)
  * in turn, inside one write transaction, until one takes it. Returns false if none did.
  */
 static bool
-control_service_action(struct app *app, const char *kind, const cJSON *in,
-        struct http_resp *resp)
+control_service_action(struct app *app, const char *kind, const cJSON *in, struct http_resp *resp)
 {
     const cJSON *region = cJSON_GetObjectItemCaseSensitive(in, "region");
     char request_id[37];
@@ -245,7 +244,7 @@ control_service_action(struct app *app, const char *kind, const cJSON *in,
         return false;
     if (taken < 0)
         reply_error(resp, err.status ? err.status : 400, err.code ? err.code : "BadRequest", "%s",
-                err.message);
+                    err.message);
     else
         reply_error(resp, 500, "InternalError", "The state database refused the change");
     return true;
