@@ -89,9 +89,9 @@ cli_knows_endpoint_env() {
 }
 
 @test "every service answers an operation it lacks with NotImplemented naming it" {
-    run awsfb ec2 describe-key-pairs
-    assert_aws_error NotImplemented DescribeKeyPairs
-    [[ "$output" == *"DescribeKeyPairs"* ]]
+    run awsfb ec2 describe-volumes
+    assert_aws_error NotImplemented DescribeVolumes
+    [[ "$output" == *"DescribeVolumes"* ]]
     run awsfb autoscaling describe-auto-scaling-groups
     assert_aws_error NotImplemented DescribeAutoScalingGroups
     run awsfb elb describe-load-balancers
@@ -117,7 +117,7 @@ cli_knows_endpoint_env() {
     body=$(curl -s -H "$(sigv4 autoscaling)" -d 'Action=DescribeAutoScalingGroups&Version=2011-01-01' "$FB_URL/")
     [[ "$body" == *'<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">'* ]]
     [[ "$body" == *'<Code>NotImplemented</Code>'* ]]
-    body=$(curl -s -H "$(sigv4 ec2)" -d 'Action=DescribeInstances&Version=2016-11-15' "$FB_URL/")
+    body=$(curl -s -H "$(sigv4 ec2)" -d 'Action=DescribeVolumes&Version=2016-11-15' "$FB_URL/")
     [[ "$body" == *'<Response><Errors><Error><Code>NotImplemented</Code>'* ]]
     [[ "$body" == *'<RequestID>'* ]]
     body=$(curl -s -H "$(sigv4 codedeploy)" -H 'X-Amz-Target: CodeDeploy_20141006.ListApplications' \

@@ -167,10 +167,10 @@ test_not_implemented_is_501_in_each_envelope(void **state)
 {
     struct http_resp resp;
     call(*state, &resp, "POST", "/", AUTH("ec2", "us-east-1"), NULL, FORM,
-         "Action=DescribeInstances&Version=2016-11-15");
+         "Action=DescribeVolumes&Version=2016-11-15");
     assert_int_equal(resp.status, 501);
     assert_non_null(strstr(resp.body.data, "<Code>NotImplemented</Code>"));
-    assert_non_null(strstr(resp.body.data, "DescribeInstances"));
+    assert_non_null(strstr(resp.body.data, "DescribeVolumes"));
     http_resp_release(&resp);
 
     call(*state, &resp, "POST", "/", AUTH("cloudformation", "us-east-1"), NULL, FORM,
