@@ -1,12 +1,13 @@
 /*
  * The instance supervisor: owns the process tree of every running instance. An instance
  * boots as `fogbank __instance-init` (this same binary, re-executed), which on Linux enters
- * its own user, mount and PID namespaces, mounts the instance's disk (an overlay of the
- * instance's writable layer over its AMI layers over the host's root) and chroots into it,
- * then runs the AMI boot script and, on first boot only, the user data, with every byte they
- * print appended to the console log. As PID 1 of its namespace it reaps orphans; when it
- * dies the kernel kills every process of the namespace, daemons included. Where namespaces
- * are unavailable the init runs in a plain process group instead (sup_mode() says which).
+ * its own mount and PID namespaces (and a user namespace when not run as root), mounts the
+ * instance's disk (an overlay of the instance's writable layer over its AMI layers over the
+ * host's root) and chroots into it, then runs the AMI boot script and, on first boot only,
+ * the user data, with every byte they print appended to the console log. As PID 1 of its
+ * namespace it reaps orphans; when it dies the kernel kills every process of the
+ * namespace, daemons included. Where namespaces are unavailable the init runs in a plain
+ * process group instead (sup_mode() says which).
  *
  * The supervisor runs on the loop thread: it spawns with uv_spawn, learns of exits from
  * libuv's SIGCHLD handling and reports them through one callback. It knows nothing of EC2
@@ -51,13 +52,18 @@ struct sup *sup_new(uv_loop_t *loop, const char *self_exe, sup_exit_fn *on_exit,
 /*
  * A supervisor with a fake backend for unit tests (the vtable seam of STYLE rule 7): boots
  * record the spec and "run" without any process; sup_fake_exit() makes an instance's init
- * exit with `status` (the exit callback runs). loop may be NULL.
+ * exit with `status` (the exit callback runs). sup_stop() and sup_kill() report the exit at
+ * once, from inside the call (status 0, and 128 + SIGKILL). loop may be NULL.
  */
 struct sup *sup_new_fake(uv_loop_t *loop, sup_exit_fn *on_exit, void *arg);
 void sup_fake_exit(struct sup *s, const char *id, int status);
 /* Replaces the exit callback (the EC2 service installs its own at start). */
 void sup_set_exit_handler(struct sup *s, sup_exit_fn *on_exit, void *arg);
-/* Kills every instance tree (SIGKILL), waits for them, and frees. Accepts NULL. */
+/*
+ * Kills every instance tree (SIGKILL), waits for them, and frees. No exit callback runs. The
+ * owner runs the loop afterwards until the handles are closed: their close callbacks free
+ * the last per-instance memory. Accepts NULL.
+ */
 void sup_free(struct sup *s);
 
 /* "namespaces" or "process-group": how instances are isolated on this host. */
@@ -65,7 +71,11 @@ const char *sup_mode(const struct sup *s);
 
 /* Boots an instance; -1 with a message in errbuf if it could not be started. */
 int sup_boot(struct sup *s, const struct sup_spec *spec, char *errbuf, size_t errsz);
-/* Sends SIGTERM to the tree, escalating to SIGKILL after grace_ms of real time. */
+/*
+ * Sends SIGTERM to the tree, escalating to SIGKILL after grace_ms of real time. The exit is
+ * reported later, on the loop: status 0 when the instance shut down within the grace,
+ * 128 + SIGKILL when it had to be killed.
+ */
 int sup_stop(struct sup *s, const char *id, int64_t grace_ms);
 /* SIGKILLs the whole tree now (a host failure). */
 int sup_kill(struct sup *s, const char *id);
