@@ -9,7 +9,7 @@ O ?= build
 endif
 
 CC ?= cc
-PKGS := libmicrohttpd libuv libcjson sqlite3 libxml-2.0
+PKGS := libmicrohttpd libuv libcjson sqlite3 libxml-2.0 libcrypto libarchive
 UNAME_S := $(shell uname -s)
 
 WARN := -std=c17 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -36,6 +36,8 @@ SRCS += emulator/control.c
 SRCS += emulator/ctl.c
 SRCS += emulator/http.c
 SRCS += emulator/ids.c
+SRCS += emulator/instances/init.c
+SRCS += emulator/instances/sup.c
 SRCS += emulator/log.c
 SRCS += emulator/model.c
 SRCS += emulator/models/autoscaling.c
@@ -57,10 +59,21 @@ SRCS += emulator/protocol/validate.c
 SRCS += emulator/router.c
 SRCS += emulator/service.c
 SRCS += emulator/wire.c
+SRCS += services/ec2/common.c
 SRCS += services/ec2/ec2.c
+SRCS += services/ec2/images.c
+SRCS += services/ec2/imds.c
+SRCS += services/ec2/instances.c
+SRCS += services/ec2/layers.c
+SRCS += services/ec2/network.c
+SRCS += services/ec2/tags.c
+SRCS += services/ec2/templates.c
 SRCS += services/services.c
 SRCS += services/sts/sts.c
 SRCS += state/db.c
+SRCS += state/ec2_images.c
+SRCS += state/ec2_instances.c
+SRCS += state/ec2_network.c
 SRCS += state/migrations.c
 SRCS += state/schema_ec2_images.c
 SRCS += state/schema_ec2_instances.c

@@ -24,6 +24,8 @@ struct app_config {
     uint64_t seed;          /* 0: random */
     const char *account_id; /* default "123456789012" */
     size_t max_body;        /* largest request body accepted, bytes */
+    int instance_limit;     /* running EC2 instances per region (InstanceLimitExceeded past
+                               it); 0 means the default, 64 */
 };
 
 struct app {
@@ -33,6 +35,8 @@ struct app {
     struct vclock *clock;     /* virtual time */
     struct ids *ids;          /* id generator */
     struct sup *sup;          /* instance process trees; NULL in unit tests without one */
+    int http_port;            /* the port the server listens on (cfg.port may be 0), set once
+                                 listening; 0 before (services read it lazily) */
     char *data_dir;           /* instance disks and image layers: beside the state file, or
                                  a temporary directory removed at exit for :memory: */
     uint64_t started_mono_ns; /* for uptime */

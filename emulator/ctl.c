@@ -27,13 +27,26 @@ enum {
     CTL_USAGE = 2,
 };
 
+struct ctl_cmd;
+
+/* What a body builder gets: the command's one argument and the options that feed bodies. */
+struct ctl_args {
+    const char *arg;  /* the command's argument, or NULL */
+    const char *name; /* --name (image import), or NULL */
+};
+
 /* Builds the request body from the command's argument; -1 (usage message printed) on bad input. */
-typedef int ctl_body_fn(const char *arg, struct buf *body);
+typedef int ctl_body_fn(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body);
 /* Prints the human summary of a successful answer. */
 typedef void ctl_print_fn(const cJSON *answer);
 
-static int body_advance(const char *arg, struct buf *body);
-static int body_scale(const char *arg, struct buf *body);
+static int body_advance(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body);
+static int body_scale(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body);
+static int body_fault(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body);
+static int body_import(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body);
+static void print_faults(const cJSON *answer);
+static void print_image(const cJSON *answer);
+static void print_status(const cJSON *answer);
 static void print_health(const cJSON *answer);
 static void print_reset(const cJSON *answer);
 static void print_clock(const cJSON *answer);
@@ -56,8 +69,17 @@ static const struct ctl_cmd {
     { "clock", "advance", "DURATION", "POST", "clock/advance", body_advance, print_clock },
     { "clock", "scale", "N", "POST", "clock/scale", body_scale, print_clock },
     { "clock", "show", NULL, "GET", "clock", NULL, print_clock },
+    { "fault", "az-down", "AZ", "POST", "faults", body_fault, print_faults },
+    { "fault", "az-up", "AZ", "POST", "faults", body_fault, print_faults },
+    { "fault", "clear", NULL, "POST", "faults", body_fault, print_faults },
+    { "fault", "clear", "INSTANCE_ID", "POST", "faults", body_fault, print_faults },
+    { "fault", "hang", "INSTANCE_ID", "POST", "faults", body_fault, print_faults },
+    { "fault", "kill", "INSTANCE_ID", "POST", "faults", body_fault, print_faults },
+    { "fault", "list", NULL, "POST", "faults", body_fault, print_faults },
     { "health", NULL, NULL, "GET", "health", NULL, print_health },
+    { "image", "import", "DIR|TARBALL", "POST", "images/import", body_import, print_image },
     { "reset", NULL, NULL, "POST", "reset", NULL, print_reset },
+    { "status", NULL, NULL, "GET", "status", NULL, print_status },
 };
 
 static void
@@ -75,11 +97,20 @@ ctl_usage(FILE *out)
           "                          (DURATION: 90s, 10m, 2h, 1d, 250ms, 1h30m; a bare number\n"
           "                          is seconds)\n"
           "  clock scale N           run the clock N times as fast as real time (0 freezes it)\n"
+          "  status                  the instances: id, state, zone, private IP, pids, ports\n"
+          "  fault kill INSTANCE_ID  kill an instance's processes (it stays running, impaired)\n"
+          "  fault hang INSTANCE_ID  freeze an instance's processes\n"
+          "  fault az-down AZ        fail a zone: its instances die, launches there fail\n"
+          "  fault az-up AZ          restore a zone (its running instances boot again)\n"
+          "  fault clear [INSTANCE_ID]  undo faults (a killed instance boots again)\n"
+          "  fault list              the faults in force\n"
+          "  image import DIR|TARBALL [--name N]  make an AMI from files\n"
           "\n"
           "Options:\n"
           "  --endpoint URL  the server (default: $FOGBANK_ENDPOINT, else " CTL_DEFAULT_ENDPOINT
           ")\n"
           "  --json          print the server's JSON answer instead of a summary\n"
+          "  --name N        the name of an imported image\n"
           "  -h, --help      show this help and exit\n"
           "\n"
           "Exit status: 0 success, 1 failure (server unreachable or an error answer), 2 usage.\n",
@@ -114,8 +145,10 @@ body_json(struct buf *body, cJSON *obj)
 }
 
 static int
-body_advance(const char *arg, struct buf *body)
+body_advance(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body)
 {
+    (void)cmd;
+    const char *arg = args->arg;
     int64_t ms;
     if (duration_parse(arg, &ms) < 0) {
         usage_error("invalid duration '%s' (examples: 90s, 10m, 1h30m, 1d, 250ms)", arg);
@@ -128,8 +161,10 @@ body_advance(const char *arg, struct buf *body)
 }
 
 static int
-body_scale(const char *arg, struct buf *body)
+body_scale(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body)
 {
+    (void)cmd;
+    const char *arg = args->arg;
     char *end;
     double scale = strtod(arg, &end);
     if (end == arg || *end || !isfinite(scale) || scale < 0) {
@@ -138,6 +173,37 @@ body_scale(const char *arg, struct buf *body)
     }
     cJSON *obj = cJSON_CreateObject();
     cJSON_AddNumberToObject(obj, "scale", scale);
+    body_json(body, obj);
+    return 0;
+}
+
+/* {"action": "<sub-command>", "instance_id" | "az": ARG} for POST /_fogbank/faults. */
+static int
+body_fault(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body)
+{
+    cJSON *obj = cJSON_CreateObject();
+    cJSON_AddStringToObject(obj, "action", cmd->sub);
+    if (args->arg)
+        cJSON_AddStringToObject(obj, str_starts(cmd->sub, "az-") ? "az" : "instance_id", args->arg);
+    body_json(body, obj);
+    return 0;
+}
+
+/* {"path": absolute path, "name": N}: the server may run in another directory. */
+static int
+body_import(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body)
+{
+    (void)cmd;
+    char *abs = realpath(args->arg, NULL);
+    if (!abs) {
+        usage_error("cannot read '%s': %s", args->arg, strerror(errno));
+        return -1;
+    }
+    cJSON *obj = cJSON_CreateObject();
+    cJSON_AddStringToObject(obj, "path", abs);
+    if (args->name)
+        cJSON_AddStringToObject(obj, "name", args->name);
+    free(abs);
     body_json(body, obj);
     return 0;
 }
@@ -180,6 +246,51 @@ print_clock(const cJSON *answer)
     if (cJSON_GetObjectItemCaseSensitive(answer, "fired"))
         printf("  fired %.0f", num_member(answer, "fired"));
     putchar('\n');
+}
+
+static void
+print_faults(const cJSON *answer)
+{
+    const cJSON *faults = cJSON_GetObjectItemCaseSensitive(answer, "faults");
+    if (cJSON_GetArraySize(faults) == 0) {
+        printf("no faults in force\n");
+        return;
+    }
+    const cJSON *f;
+    cJSON_ArrayForEach(f, faults)
+    {
+        printf("%-8s %-22s since %s\n", str_member(f, "kind"), str_member(f, "target"),
+               str_member(f, "since"));
+    }
+}
+
+static void
+print_image(const cJSON *answer)
+{
+    printf("%s\n", str_member(answer, "ImageId"));
+}
+
+/* The instances as a table: ID STATE AZ PRIVATE-IP PIDS PORTS. */
+static void
+print_status(const cJSON *answer)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(answer, "instances");
+    printf("%-20s %-14s %-12s %-15s %-6s %s\n", "INSTANCE", "STATE", "AZ", "PRIVATE-IP", "PIDS",
+           "PORTS");
+    const cJSON *inst;
+    cJSON_ArrayForEach(inst, list)
+    {
+        struct buf ports = BUF_INIT;
+        const cJSON *p;
+        cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(inst, "ports"))
+        {
+            buf_addf(&ports, "%s%s->%d", ports.len ? " " : "", p->string, p->valueint);
+        }
+        printf("%-20s %-14s %-12s %-15s %-6d %s\n", str_member(inst, "id"),
+               str_member(inst, "state"), str_member(inst, "az"), str_member(inst, "private_ip"),
+               cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(inst, "pids")), ports.data);
+        buf_release(&ports);
+    }
 }
 
 /* ---- the request ---- */
@@ -380,13 +491,13 @@ find_cmd(char **words, int n_words, const char **arg)
 }
 
 static int
-run(const char *endpoint, const struct ctl_cmd *cmd, const char *arg, bool json)
+run(const char *endpoint, const struct ctl_cmd *cmd, const struct ctl_args *args, bool json)
 {
     struct buf body = BUF_INIT;
     struct buf answer = BUF_INIT;
     long status = 0;
     int ret = CTL_FAILED;
-    if (cmd->body && cmd->body(arg, &body) < 0) {
+    if (cmd->body && cmd->body(cmd, args, &body) < 0) {
         ret = CTL_USAGE;
         goto out;
     }
@@ -423,6 +534,7 @@ ctl_main(int argc, char **argv)
     static const struct option opts[] = {
         { "endpoint", required_argument, NULL, 'e' },
         { "json", no_argument, NULL, 'j' },
+        { "name", required_argument, NULL, 'n' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -430,6 +542,7 @@ ctl_main(int argc, char **argv)
     if (!endpoint || !*endpoint)
         endpoint = CTL_DEFAULT_ENDPOINT;
     bool json = false;
+    const char *name = NULL;
     int ch;
     optind = 1;
     opterr = 0;
@@ -440,6 +553,9 @@ ctl_main(int argc, char **argv)
             break;
         case 'j':
             json = true;
+            break;
+        case 'n':
+            name = optarg;
             break;
         case 'h':
             ctl_usage(stdout);
@@ -467,5 +583,6 @@ ctl_main(int argc, char **argv)
     struct endpoint ep;
     if (endpoint_parse(endpoint, &ep) < 0)
         return usage_error("invalid endpoint '%s' (want http://HOST:PORT)", endpoint);
-    return run(endpoint, cmd, arg, json);
+    struct ctl_args args = { arg, name };
+    return run(endpoint, cmd, &args, json);
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "model.h"
 #include "service.h"
+#include "instances/sup.h"
 #include "../state/db.h"
 
 #include <errno.h>
@@ -130,6 +131,8 @@ serve_usage(FILE *out)
           "  --account-id ID    12-digit AWS account id (default " DEFAULT_ACCOUNT_ID ")\n"
           "  --max-body BYTES   largest request body accepted; K, M, G suffixes allowed\n"
           "                     (default 32M)\n"
+          "  --instance-limit N running EC2 instances per region before RunInstances answers\n"
+          "                     InstanceLimitExceeded (default 64)\n"
           "  -q, --quiet        do not log every request\n"
           "  -h, --help         show this help and exit\n",
           out);
@@ -352,6 +355,9 @@ serve_stop(struct serve *sv)
         if (h && h->stop)
             h->stop(sv->app);
     }
+    /* After the services (they stop their own instances first), before the clock. */
+    sup_free(sv->app->sup);
+    sv->app->sup = NULL;
     vclock_free(sv->app->clock);
     sv->app->clock = NULL;
 }
@@ -412,6 +418,9 @@ serve_run(struct app_config *cfg)
     app.data_dir = data_dir_for(cfg->state_path, &temporary_data);
     if (!app.data_dir)
         goto out;
+    /* /proc/self/exe rather than argv[0]: the very binary running, even if rebuilt since. */
+    app.sup = sup_new(&loop, "/proc/self/exe", NULL, NULL);
+    log_info("instance isolation: %s", sup_mode(app.sup));
 
     /* Before the "listening" line: whoever reads it may signal us at once. */
     uv_signal_init(&loop, &sv.sigint);
@@ -438,6 +447,7 @@ serve_run(struct app_config *cfg)
         serve_stop(&sv);
         goto out;
     }
+    app.http_port = http_server_port(sv.http);
     bool v6 = strchr(cfg->listen, ':') && cfg->listen[0] != '[';
     fprintf(stderr, "fogbank %s listening on http://%s%s%s:%d (state %s, time scale %g)\n",
             FB_VERSION, v6 ? "[" : "", cfg->listen, v6 ? "]" : "", http_server_port(sv.http),
@@ -469,6 +479,7 @@ cmd_serve(int argc, char **argv)
         OPT_SEED,
         OPT_ACCOUNT_ID,
         OPT_MAX_BODY,
+        OPT_INSTANCE_LIMIT,
     };
     static const struct option opts[] = {
         { "listen", required_argument, NULL, OPT_LISTEN },
@@ -478,6 +489,7 @@ cmd_serve(int argc, char **argv)
         { "seed", required_argument, NULL, OPT_SEED },
         { "account-id", required_argument, NULL, OPT_ACCOUNT_ID },
         { "max-body", required_argument, NULL, OPT_MAX_BODY },
+        { "instance-limit", required_argument, NULL, OPT_INSTANCE_LIMIT },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -490,6 +502,7 @@ cmd_serve(int argc, char **argv)
         .seed = 0,
         .account_id = DEFAULT_ACCOUNT_ID,
         .max_body = DEFAULT_MAX_BODY,
+        .instance_limit = 64,
     };
     bool quiet = false;
     int ch;
@@ -529,6 +542,14 @@ cmd_serve(int argc, char **argv)
                 return usage_error("serve", "invalid --max-body '%s' (want bytes > 0, e.g. 32M)",
                                    optarg);
             break;
+        case OPT_INSTANCE_LIMIT: {
+            uint64_t limit;
+            if (parse_u64(optarg, &limit) < 0 || limit < 1 || limit > 100000)
+                return usage_error("serve", "invalid --instance-limit '%s' (want 1-100000)",
+                                   optarg);
+            cfg.instance_limit = (int)limit;
+            break;
+        }
         case 'q':
             quiet = true;
             break;
@@ -569,6 +590,10 @@ main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *name = argv[1];
+    /* The instance supervisor re-executes this binary as each instance's init; not a
+     * command for people, so not in the table or --help. */
+    if (strcmp(name, "__instance-init") == 0)
+        return sup_init_main(argc - 1, argv + 1);
     if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
         main_usage(stdout);
         return 0;

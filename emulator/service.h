@@ -80,7 +80,7 @@ struct service_hooks {
      * one write transaction.
      */
     int (*action)(struct aws_call *call, const char *kind, const cJSON *in, cJSON *out,
-            struct aws_err *err);
+                  struct aws_err *err);
 };
 
 struct service {

@@ -837,8 +837,8 @@ namespaces_plausible(struct buf *why)
     }
     char userns[16];
     if (geteuid() != 0 &&
-            read_small("/proc/sys/kernel/unprivileged_userns_clone", userns, sizeof(userns)) == 0 &&
-            userns[0] == '0') {
+        read_small("/proc/sys/kernel/unprivileged_userns_clone", userns, sizeof(userns)) == 0 &&
+        userns[0] == '0') {
         buf_adds(why, "unprivileged user namespaces are disabled");
         return false;
     }

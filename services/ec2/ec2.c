@@ -5,14 +5,71 @@
  */
 #include "emulator/common.h"
 #include "services/ec2/ec2.h"
+#include "services/ec2/instances.h"
 #include "emulator/buf.h"
 
 static const struct service_op ec2_ops[] = {
+    { "AuthorizeSecurityGroupEgress", ec2_authorize_security_group_egress, 0 },
+    { "AuthorizeSecurityGroupIngress", ec2_authorize_security_group_ingress, 0 },
+    { "CreateImage", ec2_create_image, 0 },
+    { "CreateKeyPair", ec2_create_key_pair, 0 },
+    { "CreateLaunchTemplate", ec2_create_launch_template, 0 },
+    { "CreateLaunchTemplateVersion", ec2_create_launch_template_version, 0 },
+    { "CreateSecurityGroup", ec2_create_security_group, 0 },
+    { "CreateSubnet", ec2_create_subnet, 0 },
+    { "CreateTags", ec2_create_tags, 0 },
+    { "CreateVpc", ec2_create_vpc, 0 },
+    { "DeleteKeyPair", ec2_delete_key_pair, 0 },
+    { "DeleteLaunchTemplate", ec2_delete_launch_template, 0 },
+    { "DeleteLaunchTemplateVersions", ec2_delete_launch_template_versions, 0 },
+    { "DeleteSecurityGroup", ec2_delete_security_group, 0 },
+    { "DeleteSubnet", ec2_delete_subnet, 0 },
+    { "DeleteTags", ec2_delete_tags, 0 },
+    { "DeleteVpc", ec2_delete_vpc, 0 },
+    { "DeregisterImage", ec2_deregister_image, 0 },
     { "DescribeAvailabilityZones", ec2_describe_availability_zones, OP_READONLY },
+    /* Not read-only: the first look at a region creates its built-in images. */
+    { "DescribeImages", ec2_describe_images, 0 },
+    { "DescribeInstanceAttribute", ec2_describe_instance_attribute, OP_READONLY },
+    { "DescribeInstanceStatus", ec2_describe_instance_status, OP_READONLY },
+    { "DescribeInstances", ec2_describe_instances, OP_READONLY },
+    { "DescribeKeyPairs", ec2_describe_key_pairs, OP_READONLY },
+    { "DescribeLaunchTemplateVersions", ec2_describe_launch_template_versions, OP_READONLY },
+    { "DescribeLaunchTemplates", ec2_describe_launch_templates, OP_READONLY },
     { "DescribeRegions", ec2_describe_regions, OP_READONLY },
+    /* Not read-only: the first look at a region creates its default VPC. */
+    { "DescribeSecurityGroups", ec2_describe_security_groups, 0 },
+    /* Not read-only: the first look at a region creates its default VPC. */
+    { "DescribeSubnets", ec2_describe_subnets, 0 },
+    { "DescribeTags", ec2_describe_tags, OP_READONLY },
+    /* Not read-only: the first look at a region creates its default VPC. */
+    { "DescribeVpcs", ec2_describe_vpcs, 0 },
+    { "GetConsoleOutput", ec2_get_console_output, OP_READONLY },
+    { "ImportKeyPair", ec2_import_key_pair, 0 },
+    { "ModifyInstanceAttribute", ec2_modify_instance_attribute, 0 },
+    { "ModifyLaunchTemplate", ec2_modify_launch_template, 0 },
+    { "RebootInstances", ec2_reboot_instances, 0 },
+    { "RegisterImage", ec2_register_image, 0 },
+    { "RevokeSecurityGroupEgress", ec2_revoke_security_group_egress, 0 },
+    { "RevokeSecurityGroupIngress", ec2_revoke_security_group_ingress, 0 },
+    { "RunInstances", ec2_run_instances, 0 },
+    { "StartInstances", ec2_start_instances, 0 },
+    { "StopInstances", ec2_stop_instances, 0 },
+    { "TerminateInstances", ec2_terminate_instances, 0 },
 };
 
-const struct service ec2_service = { "ec2", ec2_ops, ARRAY_SIZE(ec2_ops), NULL };
+/* The instances' process trees and timers, the metadata service and the fault injection. */
+static const struct service_hooks ec2_hooks = {
+    .start = ec2_instances_start,
+    .reset = ec2_instances_reset,
+    .stop = ec2_instances_stop,
+    .status = ec2_instances_status,
+    .route_prefix = EC2_IMDS_PREFIX,
+    .route = ec2_imds_route,
+    .action = ec2_instances_action,
+};
+
+const struct service ec2_service = { "ec2", ec2_ops, ARRAY_SIZE(ec2_ops), &ec2_hooks };
 
 /* The regions that are enabled by default (opt-in-not-required), in the order AWS lists them. */
 static const struct ec2_region ec2_regions[] = {

@@ -13,6 +13,8 @@
 
 #include <cjson/cJSON.h>
 
+struct app;
+
 /* ---- filters (common.c) ---- */
 
 /*
@@ -58,8 +60,10 @@ bool ec2_id_well_formed(const char *id, const char *prefix);
 
 /*
  * Applies the TagSpecifications of a create call to one new resource of `resource_type`
- * ("instance", "security-group", ...): tags of specs for other types are ignored; a spec
- * naming a type the call cannot tag is InvalidParameterValue. -1 + err.
+ * ("instance", "security-group", ...): tags of specs for other types the call also creates
+ * (an instance's volumes, an image's snapshots) are ignored; a spec naming a type the call
+ * cannot tag is InvalidParameter "'x' is not a valid taggable resource type for this
+ * operation." (AWS's code and wording, quoted in jonrau1/SyntheticSun#13). -1 + err.
  */
 int ec2_tags_apply_specs(struct aws_call *call, const cJSON *specs, const char *resource_type,
                          const char *resource_id, struct aws_err *err);
@@ -92,6 +96,8 @@ int ec2_default_subnet(struct aws_call *call, const char *az, struct ec2_subnet_
 /* A free private IPv4 address in the subnet, distinct from every other instance's. */
 int ec2_subnet_allocate_ip(struct aws_call *call, const struct ec2_subnet_info *subnet, char *ip,
                            size_t ipsz, struct aws_err *err);
+/* Gives back an address ec2_subnet_allocate_ip handed out (when its instance is gone). */
+void ec2_subnet_release_ip(struct aws_call *call, const char *subnet_id, const char *ip);
 /*
  * Resolves security groups for a launch into `out` (an array of {GroupId, GroupName}): by
  * ids and/or names within vpc_id; none given -> the VPC's default group.
@@ -99,6 +105,15 @@ int ec2_subnet_allocate_ip(struct aws_call *call, const struct ec2_subnet_info *
  */
 int ec2_security_groups_resolve(struct aws_call *call, const char *vpc_id, const cJSON *ids,
                                 const cJSON *names, cJSON *out, struct aws_err *err);
+/*
+ * Records that `user_id` (an instance or interface id) uses the groups of `groups` (an array
+ * of {GroupId}, as ec2_security_groups_resolve fills it), so DeleteSecurityGroup answers
+ * DependencyViolation while it does; ec2_security_groups_unuse forgets every group of a user
+ * (at termination). -1 + err.
+ */
+int ec2_security_groups_use(struct aws_call *call, const char *user_id, const cJSON *groups,
+                            struct aws_err *err);
+void ec2_security_groups_unuse(struct aws_call *call, const char *user_id);
 /* Whether a key pair of that name exists in the region (InvalidKeyPair.NotFound if not). */
 int ec2_key_pair_check(struct aws_call *call, const char *name, struct aws_err *err);
 
@@ -115,13 +130,38 @@ struct ec2_image_info {
     char root_device_name[32];        /* "/dev/xvda" */
     char architecture[16];            /* "x86_64" */
 };
-/* The image `id` visible in the call's region (InvalidAMIID.NotFound / .Malformed). */
+/* The image `id` visible in the call's region, to launch from (InvalidAMIID.NotFound /
+   .Malformed, .Unavailable once deregistered). Built-in images have no layer. */
 int ec2_image_get(struct aws_call *call, const char *id, struct ec2_image_info *out,
                   struct aws_err *err);
 void ec2_image_info_release(struct ec2_image_info *info);
 /*
+ * Like ec2_image_get, but also for an image deregistered since (state "deregistered"): an
+ * instance launched from an image keeps booting after the image is deregistered, as on
+ * AWS, so booting an existing instance (and CreateImage from it) uses this one; launching
+ * a new instance uses ec2_image_get, which answers InvalidAMIID.Unavailable then.
+ */
+int ec2_image_get_for_boot(struct aws_call *call, const char *id, struct ec2_image_info *out,
+                           struct aws_err *err);
+/*
+ * The service side of `fogbank ctl image import DIR|TARBALL [--name NAME]` (POST
+ * /_fogbank/images/import): in = {"path": absolute host path of a directory or a .tar,
+ * .tar.gz or .tgz, "name"?: AMI name (default: the file name without extension),
+ * "description"?, "region"?: default the call's}; out = {"ImageId", "Name", "Region"}. A
+ * directory is copied into a new layer, a tarball extracted into one (absolute paths, ".."
+ * components, writes through symlinks and device nodes are refused, InvalidParameterValue).
+ * -1 + err (InvalidAMIName.Malformed / .Duplicate, MissingParameter, InternalError).
+ */
+int ec2_images_import(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err);
+/* Removes every image layer from the data directory (POST /_fogbank/reset empties the rows;
+   call it from the EC2 reset hook). */
+void ec2_images_reset(struct app *app);
+/*
  * Makes a new image from an instance's writable layer `upper_dir` on top of the instance's
- * image (CreateImage): copies the layer into the image store; fills new_id. -1 + err.
+ * image (CreateImage): copies the layer into the image store (a copy: the instance may go on
+ * running; whiteouts and opaque directories are kept); the image is 'available' at once.
+ * The source may since have been deregistered. Fills new_id. -1 + err
+ * (InvalidAMIName.Malformed / .Duplicate, InvalidAMIID.*, InternalError).
  */
 int ec2_image_create_from_disk(struct aws_call *call, const char *source_image_id,
                                const char *upper_dir, const char *name, const char *description,
