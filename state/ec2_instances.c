@@ -5,6 +5,7 @@
 #include "../emulator/common.h"
 #include "ec2_instances.h"
 
+#include "../emulator/buf.h"
 #include "db_internal.h"
 
 #define INSTANCE_COLUMNS                                                                           \
@@ -106,10 +107,10 @@ step_done(struct db *db, sqlite3_stmt *st, const char *what)
 
 int
 ec2_store_put_reservation(struct db *db, const char *id, const char *region, const char *owner_id,
-                          const char *client_token, int64_t now_ms)
+                          const char *client_token, const char *request_digest, int64_t now_ms)
 {
     static const char sql[] = "INSERT INTO ec2_reservations (id, region, owner_id, client_token, "
-                              "created_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
+                              "request_digest, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
     sqlite3_stmt *st = db_stmt(db, sql);
     if (!st)
         return -1;
@@ -120,16 +121,17 @@ ec2_store_put_reservation(struct db *db, const char *id, const char *region, con
         bind_text(st, 4, client_token);
     else
         sqlite3_bind_null(st, 4);
-    sqlite3_bind_int64(st, 5, now_ms);
+    bind_text(st, 5, request_digest ? request_digest : "");
+    sqlite3_bind_int64(st, 6, now_ms);
     return step_done(db, st, "put reservation");
 }
 
 int
 ec2_store_find_reservation(struct db *db, const char *region, const char *client_token, char *id,
-                           size_t idsz)
+                           size_t idsz, char *digest, size_t digestsz)
 {
-    static const char sql[] =
-            "SELECT id FROM ec2_reservations WHERE region = ?1 AND client_token = ?2";
+    static const char sql[] = "SELECT id, request_digest FROM ec2_reservations "
+                              "WHERE region = ?1 AND client_token = ?2";
     sqlite3_stmt *st = db_stmt(db, sql);
     if (!st)
         return -1;
@@ -137,8 +139,11 @@ ec2_store_find_reservation(struct db *db, const char *region, const char *client
     bind_text(st, 2, client_token);
     int rc = sqlite3_step(st);
     int ret = 0;
+    if (digestsz)
+        digest[0] = '\0';
     if (rc == SQLITE_ROW) {
         col_copy(st, 0, id, idsz);
+        col_copy(st, 1, digest, digestsz);
         ret = 1;
     } else if (rc != SQLITE_DONE) {
         ret = db_error(db, "find reservation");

@@ -46,11 +46,15 @@ void ec2_instance_rec_release(struct ec2_instance_rec *r);
 /* Replaces an owned string member with a copy of value. */
 void ec2_instance_rec_set(char **field, const char *value);
 
+/* A reservation; request_digest (may be NULL) identifies the parameters of the RunInstances
+   call that made it, so a retry with the same client_token can be told from a reuse. */
 int ec2_store_put_reservation(struct db *db, const char *id, const char *region,
-                              const char *owner_id, const char *client_token, int64_t now_ms);
-/* The reservation made with client_token in region: 1 found (id filled), 0 none, -1. */
+                              const char *owner_id, const char *client_token,
+                              const char *request_digest, int64_t now_ms);
+/* The reservation made with client_token in region: 1 found (id and digest filled; digest ""
+   when none was stored), 0 none, -1. */
 int ec2_store_find_reservation(struct db *db, const char *region, const char *client_token,
-                               char *id, size_t idsz);
+                               char *id, size_t idsz, char *digest, size_t digestsz);
 /* The owner of a reservation into owner (""), 0 / -1. */
 int ec2_store_reservation_owner(struct db *db, const char *id, char *owner, size_t ownersz);
 

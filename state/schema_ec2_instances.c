@@ -6,13 +6,15 @@
 #include "../emulator/common.h"
 
 const char schema_ec2_instances[] =
-        /* One RunInstances call. client_token makes a retried call return this reservation. */
+        /* One RunInstances call. client_token makes a retried call return this reservation;
+           request_digest tells a retry from a reuse with other parameters. */
         "CREATE TABLE ec2_reservations (\n"
-        "    id           TEXT PRIMARY KEY,\n"
-        "    region       TEXT NOT NULL,\n"
-        "    owner_id     TEXT NOT NULL,\n"
-        "    client_token TEXT,\n"
-        "    created_ms   INTEGER NOT NULL\n"
+        "    id             TEXT PRIMARY KEY,\n"
+        "    region         TEXT NOT NULL,\n"
+        "    owner_id       TEXT NOT NULL,\n"
+        "    client_token   TEXT,\n"
+        "    request_digest TEXT NOT NULL DEFAULT '',\n"
+        "    created_ms     INTEGER NOT NULL\n"
         ");\n"
         "CREATE UNIQUE INDEX ec2_reservations_token ON ec2_reservations (region, client_token)\n"
         "    WHERE client_token IS NOT NULL;\n"

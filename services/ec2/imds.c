@@ -13,6 +13,7 @@
 #include "emulator/protocol/protocol.h"
 #include "services/ec2/ec2_internal.h"
 #include "state/ec2_instances.h"
+#include "state/ec2_network.h"
 
 #define IMDS_TOKEN_TTL_MAX 21600 /* X-aws-ec2-metadata-token-ttl-seconds: 1..21600 */
 
@@ -158,7 +159,14 @@ metadata_tree(struct aws_call *call, const struct ec2_instance_rec *r)
     add_str(md, "profile", "default-hvm");
     if (r->key_name[0]) {
         snprintf(buf, sizeof(buf), "0=%s", r->key_name);
-        cJSON_AddObjectToObject(cJSON_AddObjectToObject(md, "public-keys"), buf);
+        cJSON *key = cJSON_AddObjectToObject(cJSON_AddObjectToObject(md, "public-keys"), buf);
+        /* public-keys/0/openssh-key: the key pair's public key in OpenSSH's one-line form.
+           AWS keeps serving the key the instance was launched with after the pair is
+           deleted; fogbank reads the pair now, so a deleted pair leaves the directory empty. */
+        struct ec2_key_pair_row *k = xcalloc(1, sizeof(*k));
+        if (ec2_store_key_pair_get_by_name(call->app->db, r->region, r->key_name, k) == 1)
+            add_str(key, "openssh-key", k->public_key);
+        free(k);
     }
     snprintf(buf, sizeof(buf), "%s", r->reservation_id);
     add_str(md, "reservation-id", buf);

@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -36,6 +37,11 @@
 #define TERMINATED_VISIBLE_MS (60LL * 60 * 1000) /* terminated instances stay ~1 h */
 #define STOP_GRACE_MS         2000 /* SIGTERM -> SIGKILL escalation of stop/terminate */
 #define MAX_PIDS              64
+/* DescribeInstanceStatus reports a new instance's checks as "initializing" for this long
+   after it starts running: AWS runs the first checks a few minutes after launch (EC2UG
+   monitoring-system-instance-status-check: "initializing" while the checks are in progress);
+   fogbank uses 2 minutes of virtual time, so a test advances the clock to see "ok". */
+#define STATUS_INITIALIZING_MS (2LL * 60 * 1000)
 
 /* ---- the lifecycle (STYLE rule 7): states x events -> action, next state ---- */
 
@@ -68,24 +74,27 @@ enum inst_event {
     EV_REBOOT,    /* RebootInstances */
     EV_TERMINATE, /* TerminateInstances */
     EV_EXITED,    /* the supervisor reports that the instance's tree has exited */
+    EV_SHUTDOWN,  /* the tree ended by itself, cleanly: the OS shut down (see on_instance_exit) */
     EV__COUNT
 };
 
 /* For IncorrectInstanceState: "... is not in a state from which it can be <verb>." */
 static const char *const inst_event_verbs[EV__COUNT] = {
     [EV_START] = "started",        [EV_STOP] = "stopped",  [EV_REBOOT] = "rebooted",
-    [EV_TERMINATE] = "terminated", [EV_EXITED] = "exited",
+    [EV_TERMINATE] = "terminated", [EV_EXITED] = "exited", [EV_SHUTDOWN] = "shut down",
 };
 
 enum inst_action {
-    A_NONE,   /* empty cell: IncorrectInstanceState */
-    A_NOOP,   /* allowed, nothing changes (e.g. stopping a stopped instance) */
-    A_BOOT,   /* boot the tree again from the instance's disk (no user data) */
-    A_HALT,   /* enter the next state and stop the tree; its exit finishes the move */
-    A_REBOOT, /* stop the tree and boot it again once it has exited */
-    A_EXITED, /* a running instance's tree ended: boot again if a reboot asked for it;
+    A_NONE,    /* empty cell: IncorrectInstanceState */
+    A_NOOP,    /* allowed, nothing changes (e.g. stopping a stopped instance) */
+    A_BOOT,    /* boot the tree again from the instance's disk (no user data) */
+    A_HALT,    /* enter the next state and stop the tree; its exit finishes the move */
+    A_REBOOT,  /* stop the tree and boot it again once it has exited */
+    A_EXITED,  /* a running instance's tree ended: boot again if a reboot asked for it;
                  otherwise it stays running, impaired (as when its host fails) */
-    A_SETTLE, /* the tree is gone: enter the next (final) state */
+    A_SETTLE,  /* the tree is gone: enter the next (final) state */
+    A_OS_DOWN, /* the OS shut down: the instance's InstanceInitiatedShutdownBehavior says
+                  whether it ends stopped (the table's next) or terminated */
 };
 
 static const struct transition {
@@ -103,6 +112,7 @@ static const struct transition {
         [EV_REBOOT] = { A_REBOOT, ST_RUNNING },
         [EV_TERMINATE] = { A_HALT, ST_SHUTTING_DOWN },
         [EV_EXITED] = { A_EXITED, ST_RUNNING },
+        [EV_SHUTDOWN] = { A_OS_DOWN, ST_STOPPED },
     },
     [ST_SHUTTING_DOWN] = {
         [EV_TERMINATE] = { A_NOOP, ST_SHUTTING_DOWN },
@@ -197,6 +207,18 @@ ec2_data_dir(struct aws_call *call)
 }
 
 /* ---- small helpers ---- */
+
+/* DryRun answers DryRunOperation with HTTP 412 once the request has been validated (the
+   same answer as network.c's, whose helper is file-local); fogbank has no permissions to
+   check, so every dry run "would have succeeded". */
+static int
+dry_run(const cJSON *in, struct aws_err *err)
+{
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "DryRun")))
+        return aws_err_setx(err, 412, "DryRunOperation", true,
+                            "Request would have succeeded, but DryRun flag is set.");
+    return 0;
+}
 
 static const char *
 str_of(const cJSON *obj, const char *name)
@@ -525,6 +547,24 @@ incorrect_state(struct aws_err *err, const char *id, enum inst_event ev)
 
 static int apply_exited(struct aws_call *call, const char *id, struct aws_err *err);
 
+/* The tree is gone: r enters `next` (stopped or terminated) and the row is written. */
+static int
+settle(struct aws_call *call, struct ec2_instance_rec *r, enum inst_state next, struct aws_err *err)
+{
+    set_state(r, next);
+    if (next == ST_TERMINATED) {
+        /* A terminated instance gives its address and its groups back. */
+        r->terminated_ms = call->now_ms;
+        ec2_subnet_release_ip(call, r->subnet_id, r->private_ip);
+        ec2_security_groups_unuse(call, r->id);
+    }
+    if (ec2_store_put_instance(call->app->db, r) < 0)
+        return aws_err_set(err, AWS_E_INTERNAL_ERROR, "The state database failed.");
+    if (next == ST_TERMINATED)
+        expiry_rearm(call->app);
+    return 0;
+}
+
 /*
  * Runs event ev on instance r (whose row is current): the table's action, the row written
  * before the supervisor is asked anything (its exit callback may run at once and must find
@@ -601,18 +641,20 @@ apply_event(struct aws_call *call, struct ec2_instance_rec *r, enum inst_event e
                        ? aws_err_set(err, AWS_E_INTERNAL_ERROR, "The state database failed.")
                        : 0;
     case A_SETTLE:
-        set_state(r, t->next);
-        if (t->next == ST_TERMINATED) {
-            /* A terminated instance gives its address and its groups back. */
-            r->terminated_ms = call->now_ms;
-            ec2_subnet_release_ip(call, r->subnet_id, r->private_ip);
-            ec2_security_groups_unuse(call, r->id);
-        }
-        if (ec2_store_put_instance(app->db, r) < 0)
-            return aws_err_set(err, AWS_E_INTERNAL_ERROR, "The state database failed.");
-        if (t->next == ST_TERMINATED)
-            expiry_rearm(app);
-        return 0;
+        return settle(call, r, t->next, err);
+    case A_OS_DOWN:
+        /* AWS's StateReason for a shutdown from inside (EC2 API StateReason: "Client.
+           InstanceInitiatedShutdown: The instance was shut down using the shutdown -h
+           command from the instance"); the message is the one DescribeInstances shows. */
+        user_initiated_reason(call->now_ms, r->transition_reason, sizeof(r->transition_reason));
+        snprintf(r->state_reason_code, sizeof(r->state_reason_code), "%s",
+                 "Client.InstanceInitiatedShutdown");
+        snprintf(r->state_reason_message, sizeof(r->state_reason_message), "%s",
+                 "Client.InstanceInitiatedShutdown: Instance initiated shutdown");
+        r->reboot_pending = false;
+        return settle(call, r,
+                      strcmp(r->shutdown_behavior, "terminate") == 0 ? ST_TERMINATED : t->next,
+                      err);
     }
     return 0;
 }
@@ -629,7 +671,16 @@ apply_exited(struct aws_call *call, const char *id, struct aws_err *err)
     return ret;
 }
 
-/* The supervisor's exit callback: a tree ended (stopped, killed or crashed). */
+/*
+ * The supervisor's exit callback: a tree ended (stopped, killed, crashed or shut down).
+ *
+ * An OS-initiated shutdown is the instance's init exiting with status 0 while the API still
+ * says running and no reboot is pending: nothing of ours asked it to stop, and a kill or a
+ * crash ends with 128 + signal or another status. Inside an instance that is `kill 1`
+ * (SIGTERM to PID 1, which shuts the instance down cleanly) in namespace mode, or `kill 0`
+ * (SIGTERM to the instance's process group) in process-group mode; there is no poweroff or
+ * shutdown binary. The instance's InstanceInitiatedShutdownBehavior then applies.
+ */
 static void
 on_instance_exit(void *arg, const char *id, int status)
 {
@@ -648,7 +699,10 @@ on_instance_exit(void *arg, const char *id, int status)
     if (found == 1) {
         struct aws_call call;
         internal_call(app, r.region, &call);
-        rc = apply_event(&call, &r, EV_EXITED, &err);
+        enum inst_state s = state_of_code(r.state_code);
+        bool os_down =
+                status == 0 && !r.reboot_pending && transitions[s][EV_SHUTDOWN].action != A_NONE;
+        rc = apply_event(&call, &r, os_down ? EV_SHUTDOWN : EV_EXITED, &err);
         if (rc < 0)
             log_error("ec2: instance %s exited (status %d): %s", id, status, err.message);
     }
@@ -930,6 +984,8 @@ change_state(struct aws_call *call, const cJSON *in, cJSON *out, enum inst_event
             goto out;
         }
     }
+    if (dry_run(in, err) < 0)
+        goto out;
     cJSON *list = member ? cJSON_AddArrayToObject(out, member) : NULL;
     for (size_t i = 0; i < n; i++) {
         int prev = recs[i].state_code;
@@ -1158,6 +1214,76 @@ count_of(const cJSON *req, const char *name, int *out, struct aws_err *err)
     return 0;
 }
 
+static int
+member_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* v as JSON with every object's members sorted by name, leaving out `skip` members at the top
+   (depth 0): the same request gives the same text whatever order its members came in. */
+static void
+canonical_json(const cJSON *v, struct buf *out, const char *const *skip, size_t n_skip)
+{
+    if (cJSON_IsObject(v)) {
+        size_t n = (size_t)cJSON_GetArraySize(v), k = 0;
+        const cJSON **members = xcalloc(n + 1, sizeof(*members));
+        const cJSON *m;
+        cJSON_ArrayForEach(m, v)
+        {
+            bool skipped = false;
+            for (size_t i = 0; i < n_skip; i++)
+                skipped = skipped || strcmp(m->string, skip[i]) == 0;
+            if (!skipped)
+                members[k++] = m;
+        }
+        qsort(members, k, sizeof(*members), member_cmp);
+        buf_adds(out, "{");
+        for (size_t i = 0; i < k; i++) {
+            buf_addf(out, "%s\"%s\":", i ? "," : "", members[i]->string);
+            canonical_json(members[i], out, NULL, 0);
+        }
+        buf_adds(out, "}");
+        free(members);
+    } else if (cJSON_IsArray(v)) {
+        buf_adds(out, "[");
+        const cJSON *e;
+        bool first = true;
+        cJSON_ArrayForEach(e, v)
+        {
+            if (!first)
+                buf_adds(out, ",");
+            first = false;
+            canonical_json(e, out, NULL, 0);
+        }
+        buf_adds(out, "]");
+    } else {
+        char *text = cJSON_PrintUnformatted(v);
+        buf_adds(out, text ? text : "null");
+        cJSON_free(text);
+    }
+}
+
+/*
+ * The SHA-256 (hex) of a RunInstances request's parameters, to tell a retry from a reuse of
+ * its ClientToken: DryRun and the token itself are not parameters of the launch.
+ */
+static void
+request_digest(const cJSON *in, char out[2 * EVP_MAX_MD_SIZE + 1])
+{
+    static const char *const skip[] = { "ClientToken", "DryRun" };
+    struct buf text = BUF_INIT;
+    canonical_json(in, &text, skip, ARRAY_SIZE(skip));
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!EVP_Digest(text.data, text.len, md, &len, EVP_sha256(), NULL))
+        die("ec2: SHA-256 of a request failed");
+    for (unsigned int i = 0; i < len; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[2 * len] = '\0';
+    buf_release(&text);
+}
+
 int
 ec2_run_instances(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
@@ -1169,12 +1295,21 @@ ec2_run_instances(struct aws_call *call, const cJSON *in, cJSON *out, struct aws
     int n = 0, ret = -1, booted = 0;
 
     const char *token = str_of(in, "ClientToken");
+    char digest[2 * EVP_MAX_MD_SIZE + 1] = "";
     if (token && *token) {
-        char existing[32];
+        char existing[32], stored[2 * EVP_MAX_MD_SIZE + 1];
+        request_digest(in, digest);
         int found = ec2_store_find_reservation(app->db, call->region, token, existing,
-                                               sizeof(existing));
+                                               sizeof(existing), stored, sizeof(stored));
         if (found < 0)
             return aws_err_set(err, AWS_E_INTERNAL_ERROR, "The state database failed.");
+        /* The same token with other parameters (EC2 API ec2-api-idempotency: "the retry fails
+           with an IdempotentParameterMismatch error"; wording as the SDKs report it, e.g.
+           rust-lang/bors#830). A reservation stored without a digest cannot be compared. */
+        if (found == 1 && stored[0] && strcmp(stored, digest) != 0)
+            return aws_err_setx(err, 400, "IdempotentParameterMismatch", true,
+                                "Arguments on this idempotent request are inconsistent with "
+                                "arguments used in previous request(s).");
         /* Idempotency: the same token returns the reservation it made, launching nothing. */
         if (found == 1)
             return answer_reservation(call, existing, false, out, err);
@@ -1280,11 +1415,13 @@ ec2_run_instances(struct aws_call *call, const cJSON *in, cJSON *out, struct aws
         goto out;
     }
     n = max < room ? max : room;
+    if (dry_run(in, err) < 0)
+        goto out;
 
     char reservation[32];
     ec2_new_id(call, "r", reservation, sizeof(reservation));
     if (ec2_store_put_reservation(app->db, reservation, call->region, call->account_id, token,
-                                  call->now_ms) < 0) {
+                                  digest, call->now_ms) < 0) {
         aws_err_set(err, AWS_E_INTERNAL_ERROR, "The state database failed.");
         goto out;
     }
@@ -1533,7 +1670,7 @@ int
 ec2_describe_instances(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
     cJSON *page = cJSON_CreateObject();
-    if (describe(call, in, false, page, err) < 0) {
+    if (describe(call, in, false, page, err) < 0 || dry_run(in, err) < 0) {
         cJSON_Delete(page);
         return -1;
     }
@@ -1584,8 +1721,9 @@ status_part(const char *status, const char *reach, int64_t since_ms)
 
 /*
  * A running instance whose tree is dead or frozen fails its instance check (reachability
- * failed, impaired); one in a failed zone fails its system check too. Other states are
- * "not-applicable", as AWS reports for instances that are not running.
+ * failed, impaired); one in a failed zone fails its system check too. A healthy one reports
+ * "initializing" for STATUS_INITIALIZING_MS of virtual time after its LaunchTime, then "ok".
+ * Other states are "not-applicable", as AWS reports for instances that are not running.
  */
 static cJSON *
 status_item(struct aws_call *call, const struct ec2_instance_rec *r)
@@ -1604,12 +1742,16 @@ status_item(struct aws_call *call, const struct ec2_instance_rec *r)
                          : ec2_store_has_fault(app->db, "kill", r->id) == 1 ||
                                    ec2_store_has_fault(app->db, "hang", r->id) == 1;
     bool zone_down = ec2_store_has_fault(app->db, "az-down", r->az) == 1;
+    /* A failure shows at once; otherwise the first checks are still running. */
+    bool initializing = call->now_ms - r->launch_ms < STATUS_INITIALIZING_MS;
     cJSON_AddItemToObject(item, "InstanceStatus",
-                          dead ? status_part("impaired", "failed", call->now_ms)
-                               : status_part("ok", "passed", 0));
+                          dead           ? status_part("impaired", "failed", call->now_ms)
+                          : initializing ? status_part("initializing", "initializing", 0)
+                                         : status_part("ok", "passed", 0));
     cJSON_AddItemToObject(item, "SystemStatus",
-                          zone_down ? status_part("impaired", "failed", call->now_ms)
-                                    : status_part("ok", "passed", 0));
+                          zone_down      ? status_part("impaired", "failed", call->now_ms)
+                          : initializing ? status_part("initializing", "initializing", 0)
+                                         : status_part("ok", "passed", 0));
     return item;
 }
 

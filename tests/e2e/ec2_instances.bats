@@ -135,6 +135,8 @@ EOF
     [ "$status" -eq 0 ]
     [ "$(jq -r '.TerminatingInstances[0].CurrentState.Name' <<<"$output")" = shutting-down ]
     wait_state "$id" terminated
+    # The CLI's waiter polls every 15 s; once terminated, its first poll must accept.
+    timeout 10 aws --endpoint-url "$FB_URL" ec2 wait instance-terminated --instance-ids "$id"
     for p in "${pids[@]}"; do
         for i in $(seq 1 50); do
             kill -0 "$p" 2>/dev/null || break
@@ -250,6 +252,8 @@ EOF
     run ctl fault az-up us-east-1a
     [ "$status" -eq 0 ]
     [ -n "$(pids_of "$id")" ]
+    # The first status checks take 2 minutes of virtual time.
+    ctl clock advance 2m >/dev/null
     run awsfb ec2 describe-instance-status --instance-ids "$id" \
         --query 'InstanceStatuses[0].InstanceStatus.Status' --output text
     [ "$output" = ok ]
@@ -279,6 +283,46 @@ EOF
     [ "$output" = "no faults in force" ]
     run ctl fault kill i-0123456789abcdef0
     [ "$status" -eq 1 ]
+}
+
+@test "DryRun, a reused ClientToken and initializing status checks" {
+    run awsfb ec2 run-instances --image-id "$AMI" --count 1 --dry-run
+    assert_aws_error DryRunOperation RunInstances
+    [[ "$output" == *"Request would have succeeded, but DryRun flag is set."* ]]
+    [ "$(awsfb ec2 describe-instances --query 'length(Reservations)')" = 0 ]
+    id=$(awsfb ec2 run-instances --image-id "$AMI" --count 1 --client-token tok-e2e \
+        --query 'Instances[0].InstanceId' --output text)
+    run awsfb ec2 terminate-instances --instance-ids "$id" --dry-run
+    assert_aws_error DryRunOperation TerminateInstances
+    [ "$(state_of "$id")" = running ]
+    run awsfb ec2 run-instances --image-id "$AMI" --count 1 --client-token tok-e2e \
+        --instance-type t3.large
+    assert_aws_error IdempotentParameterMismatch RunInstances
+    run awsfb ec2 describe-instance-status --instance-ids "$id" \
+        --query 'InstanceStatuses[0].[InstanceStatus.Status,SystemStatus.Status]' --output text
+    [ "$output" = "initializing	initializing" ]
+    ctl clock advance 2m >/dev/null
+    run awsfb ec2 describe-instance-status --instance-ids "$id" \
+        --query 'InstanceStatuses[0].InstanceStatus.Status' --output text
+    [ "$output" = ok ]
+}
+
+@test "a shutdown from inside stops or terminates as InstanceInitiatedShutdownBehavior says" {
+    # PID 1 exiting cleanly is an OS shutdown: `kill 1` in a PID namespace, `kill 0` (the
+    # instance's process group) without one.
+    if [ "$(ctl --json status | jq -r .isolation)" = namespaces ]; then
+        printf '#!/bin/sh\nsleep 0.2\nkill -TERM 1\n' >"$BATS_TEST_TMPDIR/ud"
+    else
+        printf '#!/bin/sh\nsleep 0.2\nkill -TERM 0\n' >"$BATS_TEST_TMPDIR/ud"
+    fi
+    stop=$(run_with_user_data "$BATS_TEST_TMPDIR/ud")
+    term=$(run_with_user_data "$BATS_TEST_TMPDIR/ud" \
+        --instance-initiated-shutdown-behavior terminate)
+    wait_state "$stop" stopped
+    wait_state "$term" terminated
+    run awsfb ec2 describe-instances --instance-ids "$stop" \
+        --query 'Reservations[0].Instances[0].StateReason.Code' --output text
+    [ "$output" = Client.InstanceInitiatedShutdown ]
 }
 
 @test "errors: codes, messages and exit status" {

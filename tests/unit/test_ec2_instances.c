@@ -410,6 +410,14 @@ test_exit_of_a_running_tree_leaves_it_running_but_impaired(void **state)
     struct http_resp resp;
     char id[32];
     run_one(f, NULL, id);
+    /* The first checks take 2 minutes of virtual time. */
+    ec2(f, &resp, "Action=DescribeInstanceStatus");
+    assert_ok(&resp);
+    assert_non_null(strstr(resp.body.data, "<status>initializing</status></instanceStatus>"));
+    assert_non_null(strstr(resp.body.data, "<status>initializing</status></systemStatus>"));
+    assert_non_null(strstr(resp.body.data, "<name>reachability</name><status>initializing"));
+    http_resp_release(&resp);
+    vclock_advance(f->app.clock, 2 * 60 * 1000);
     ec2(f, &resp, "Action=DescribeInstanceStatus");
     assert_ok(&resp);
     assert_non_null(strstr(resp.body.data, "<status>ok</status></instanceStatus>"));
@@ -444,6 +452,120 @@ test_describe_instance_status_include_all(void **state)
     assert_int_equal(count_of(resp.body.data, "<instanceId>"), 2);
     assert_non_null(strstr(resp.body.data, "<status>not-applicable</status>"));
     http_resp_release(&resp);
+}
+
+/* ---- DryRun, ClientToken reuse, shutdown from inside ---- */
+
+static void
+test_dry_run_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct http_resp resp;
+    char id[32];
+    ec2(f, &resp, "Action=RunInstances&ImageId=%s&MinCount=1&MaxCount=1&DryRun=true", f->ami);
+    assert_error(&resp, 412, "DryRunOperation");
+    assert_non_null(
+            strstr(resp.body.data, "Request would have succeeded, but DryRun flag is set."));
+    http_resp_release(&resp);
+    /* Validation comes first. */
+    ec2(f, &resp, "Action=RunInstances&ImageId=%s&MinCount=0&MaxCount=1&DryRun=true", f->ami);
+    assert_error(&resp, 400, "InvalidParameterValue");
+    http_resp_release(&resp);
+    ec2(f, &resp, "Action=DescribeInstances");
+    assert_null(strstr(resp.body.data, "<instanceId>"));
+    http_resp_release(&resp);
+
+    run_one(f, NULL, id);
+    const char *const actions[] = { "StopInstances", "RebootInstances", "TerminateInstances" };
+    for (size_t i = 0; i < ARRAY_SIZE(actions); i++) {
+        ec2(f, &resp, "Action=%s&InstanceId.1=%s&DryRun=true", actions[i], id);
+        assert_error(&resp, 412, "DryRunOperation");
+        http_resp_release(&resp);
+        assert_state(f, id, "running");
+        assert_true(sup_alive(f->app.sup, id));
+    }
+    ec2(f, &resp, "Action=DescribeInstances&DryRun=true");
+    assert_error(&resp, 412, "DryRunOperation");
+    http_resp_release(&resp);
+    ec2(f, &resp, "Action=DescribeInstances&InstanceId.1=i-0123456789abcdef0&DryRun=true");
+    assert_error(&resp, 400, "InvalidInstanceID.NotFound");
+    http_resp_release(&resp);
+    ec2(f, &resp, "Action=StopInstances&InstanceId.1=%s", id);
+    assert_ok(&resp);
+    http_resp_release(&resp);
+    ec2(f, &resp, "Action=StartInstances&InstanceId.1=%s&DryRun=true", id);
+    assert_error(&resp, 412, "DryRunOperation");
+    http_resp_release(&resp);
+    assert_state(f, id, "stopped");
+    /* An empty cell is still IncorrectInstanceState under DryRun. */
+    ec2(f, &resp, "Action=RebootInstances&InstanceId.1=%s&DryRun=true", id);
+    assert_error(&resp, 400, "IncorrectInstanceState");
+    http_resp_release(&resp);
+}
+
+static void
+test_client_token_reused_with_other_parameters(void **state)
+{
+    struct fixture *f = *state;
+    struct http_resp resp;
+    ec2(f, &resp,
+        "Action=RunInstances&ImageId=%s&MinCount=1&MaxCount=1&InstanceType=t3.micro"
+        "&ClientToken=tok-2",
+        f->ami);
+    assert_ok(&resp);
+    http_resp_release(&resp);
+    /* The same parameters in another order are a retry. */
+    ec2(f, &resp,
+        "Action=RunInstances&ClientToken=tok-2&InstanceType=t3.micro&MaxCount=1&MinCount=1"
+        "&ImageId=%s",
+        f->ami);
+    assert_ok(&resp);
+    http_resp_release(&resp);
+    ec2(f, &resp,
+        "Action=RunInstances&ImageId=%s&MinCount=1&MaxCount=1&InstanceType=t3.small"
+        "&ClientToken=tok-2",
+        f->ami);
+    assert_error(&resp, 400, "IdempotentParameterMismatch");
+    assert_non_null(strstr(resp.body.data, "Arguments on this idempotent request are "
+                                           "inconsistent with arguments used in previous "
+                                           "request(s)."));
+    http_resp_release(&resp);
+    ec2(f, &resp, "Action=DescribeInstances");
+    assert_int_equal(count_of(resp.body.data, "<instanceId>"), 1);
+    http_resp_release(&resp);
+}
+
+static void
+test_instance_initiated_shutdown(void **state)
+{
+    struct fixture *f = *state;
+    struct http_resp resp;
+    char stop[32], term[32], killed[32];
+    run_one(f, NULL, stop);
+    run_one(f, "&InstanceInitiatedShutdownBehavior=terminate", term);
+    run_one(f, NULL, killed);
+    /* PID 1 exiting cleanly while running: the OS shut down. */
+    sup_fake_exit(f->app.sup, stop, 0);
+    assert_state(f, stop, "stopped");
+    ec2(f, &resp, "Action=DescribeInstances&InstanceId.1=%s", stop);
+    assert_non_null(strstr(resp.body.data, "<code>Client.InstanceInitiatedShutdown</code>"));
+    assert_non_null(strstr(resp.body.data,
+                           "<message>Client.InstanceInitiatedShutdown: Instance initiated "
+                           "shutdown</message>"));
+    http_resp_release(&resp);
+    sup_fake_exit(f->app.sup, term, 0);
+    assert_state(f, term, "terminated");
+    ec2(f, &resp, "Action=DescribeInstances&InstanceId.1=%s", term);
+    assert_non_null(strstr(resp.body.data, "<code>Client.InstanceInitiatedShutdown</code>"));
+    http_resp_release(&resp);
+    /* A kill is not a shutdown. */
+    sup_fake_exit(f->app.sup, killed, 137);
+    assert_state(f, killed, "running");
+    /* The stopped one starts again. */
+    ec2(f, &resp, "Action=StartInstances&InstanceId.1=%s", stop);
+    assert_ok(&resp);
+    http_resp_release(&resp);
+    assert_state(f, stop, "running");
 }
 
 /* ---- ids and errors ---- */
@@ -848,6 +970,10 @@ test_imds_v1_paths(void **state)
     imds(f, &resp, "GET", id, "latest/meta-data/no-such-thing", NULL, NULL);
     assert_int_equal(resp.status, 404);
     http_resp_release(&resp);
+    /* No key pair: no public-keys. */
+    imds(f, &resp, "GET", id, "latest/meta-data/public-keys/0/openssh-key", NULL, NULL);
+    assert_int_equal(resp.status, 404);
+    http_resp_release(&resp);
     imds(f, &resp, "GET", "i-0123456789abcdef0", "latest/meta-data/instance-id", NULL, NULL);
     assert_int_equal(resp.status, 404);
     http_resp_release(&resp);
@@ -857,6 +983,28 @@ test_imds_v1_paths(void **state)
     run_one(f, NULL, plain);
     imds(f, &resp, "GET", plain, "latest/user-data", NULL, NULL);
     assert_int_equal(resp.status, 404);
+    http_resp_release(&resp);
+
+    /* public-keys/0/openssh-key is the key pair's public key. */
+    char keyed[32], pub[1024];
+    ec2(f, &resp, "Action=CreateKeyPair&KeyName=imds-key&KeyType=ed25519");
+    assert_ok(&resp);
+    http_resp_release(&resp);
+    ec2(f, &resp, "Action=DescribeKeyPairs&KeyName.1=imds-key&IncludePublicKey=true");
+    assert_ok(&resp);
+    xml_get(resp.body.data, "publicKey", pub, sizeof(pub));
+    http_resp_release(&resp);
+    assert_true(str_starts(pub, "ssh-ed25519 "));
+    run_one(f, "&KeyName=imds-key", keyed);
+    imds(f, &resp, "GET", keyed, "latest/meta-data/public-keys/", NULL, NULL);
+    assert_string_equal(resp.body.data, "0=imds-key");
+    http_resp_release(&resp);
+    imds(f, &resp, "GET", keyed, "latest/meta-data/public-keys/0/", NULL, NULL);
+    assert_string_equal(resp.body.data, "openssh-key");
+    http_resp_release(&resp);
+    imds(f, &resp, "GET", keyed, "latest/meta-data/public-keys/0/openssh-key", NULL, NULL);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(resp.body.data, pub);
     http_resp_release(&resp);
 }
 
@@ -928,6 +1076,9 @@ main(void)
         T(test_lifecycle_cells),
         T(test_exit_of_a_running_tree_leaves_it_running_but_impaired),
         T(test_describe_instance_status_include_all),
+        T(test_dry_run_changes_nothing),
+        T(test_client_token_reused_with_other_parameters),
+        T(test_instance_initiated_shutdown),
         T(test_terminate_with_a_bad_id_changes_nothing),
         T(test_termination_protection),
         T(test_instance_limit),
