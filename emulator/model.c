@@ -23,6 +23,21 @@ struct model {
     size_t n_ops;                     /* entries in op_tab */
     struct model_op_entry *shape_tab; /* every shape, sorted by name (implemented unused) */
     size_t n_shapes;                  /* entries in shape_tab */
+    struct members_slot *mcache;      /* open-addressing map: structure shape -> members */
+    size_t mcache_cap;                /* slots in mcache (a power of two, or 0) */
+    size_t mcache_n;                  /* slots in use */
+};
+
+/* The resolved members of one structure shape. */
+struct members_index {
+    size_t n;                      /* members */
+    struct model_member *by_index; /* declaration order */
+    struct model_member **by_name; /* sorted by name, pointing into by_index */
+};
+
+struct members_slot {
+    const cJSON *shape;          /* key; NULL for an empty slot */
+    struct members_index *index; /* owned */
 };
 
 /* Parsed models, parallel to model_index[]; allocated on the first model_get(). */
@@ -149,6 +164,15 @@ model_free(struct model *m)
         return;
     free(m->op_tab);
     free(m->shape_tab);
+    for (size_t i = 0; i < m->mcache_cap; i++) {
+        struct members_index *ix = m->mcache[i].index;
+        if (ix) {
+            free(ix->by_index);
+            free(ix->by_name);
+            free(ix);
+        }
+    }
+    free(m->mcache);
     cJSON_Delete(m->root);
     free(m);
 }
@@ -238,4 +262,113 @@ const cJSON *
 model_ref_shape(const struct model *m, const cJSON *ref)
 {
     return model_shape(m, model_str(ref, "shape"));
+}
+
+/* ---- member indexes ---- */
+
+static size_t
+ptr_hash(const void *p, size_t cap)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x & (cap - 1);
+}
+
+static int
+member_name_cmp(const void *a, const void *b)
+{
+    const struct model_member *x = *(const struct model_member *const *)a;
+    const struct model_member *y = *(const struct model_member *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+static struct members_index *
+members_build(const struct model *m, const cJSON *shape)
+{
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
+    struct members_index *ix = xcalloc(1, sizeof(*ix));
+    ix->n = (size_t)cJSON_GetArraySize(members);
+    ix->by_index = xcalloc(ix->n + 1, sizeof(*ix->by_index));
+    ix->by_name = xcalloc(ix->n + 1, sizeof(*ix->by_name));
+    size_t i = 0;
+    const cJSON *ref;
+    cJSON_ArrayForEach(ref, members)
+    {
+        ix->by_index[i] = (struct model_member){ ref->string, ref, model_ref_shape(m, ref), i };
+        ix->by_name[i] = &ix->by_index[i];
+        i++;
+    }
+    qsort(ix->by_name, ix->n, sizeof(*ix->by_name), member_name_cmp);
+    return ix;
+}
+
+static void
+mcache_insert(struct model *m, const cJSON *shape, struct members_index *ix)
+{
+    size_t i = ptr_hash(shape, m->mcache_cap);
+    while (m->mcache[i].shape)
+        i = (i + 1) & (m->mcache_cap - 1);
+    m->mcache[i] = (struct members_slot){ shape, ix };
+    m->mcache_n++;
+}
+
+static const struct members_index *
+members_of(const struct model *cm, const cJSON *shape)
+{
+    if (!shape)
+        return NULL;
+    /* The cache is filled lazily; the model is logically const to its users. */
+    struct model *m = (struct model *)cm;
+    if (m->mcache_cap) {
+        size_t i = ptr_hash(shape, m->mcache_cap);
+        while (m->mcache[i].shape) {
+            if (m->mcache[i].shape == shape)
+                return m->mcache[i].index;
+            i = (i + 1) & (m->mcache_cap - 1);
+        }
+    }
+    if ((m->mcache_n + 1) * 2 > m->mcache_cap) {
+        struct members_slot *old = m->mcache;
+        size_t old_cap = m->mcache_cap;
+        m->mcache_cap = old_cap ? old_cap * 2 : 64;
+        m->mcache = xcalloc(m->mcache_cap, sizeof(*m->mcache));
+        m->mcache_n = 0;
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i].shape)
+                mcache_insert(m, old[i].shape, old[i].index);
+        free(old);
+    }
+    struct members_index *ix = members_build(m, shape);
+    mcache_insert(m, shape, ix);
+    return ix;
+}
+
+const struct model_member *
+model_members(const struct model *m, const cJSON *shape, size_t *n)
+{
+    const struct members_index *ix = members_of(m, shape);
+    *n = ix ? ix->n : 0;
+    return ix && ix->n ? ix->by_index : NULL;
+}
+
+const struct model_member *
+model_member(const struct model *m, const cJSON *shape, const char *name)
+{
+    const struct members_index *ix = members_of(m, shape);
+    if (!ix || !name)
+        return NULL;
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, ix->by_name[mid]->name);
+        if (c == 0)
+            return ix->by_name[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
 }

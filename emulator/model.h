@@ -76,6 +76,24 @@ const cJSON *model_unimplemented_ops(const struct model *m);
 /* A shape by name, or NULL. */
 const cJSON *model_shape(const struct model *m, const char *name);
 
+/* A structure member, resolved once (see model_members). */
+struct model_member {
+    const char *name;   /* member name, as in the tree (borrowed from the model) */
+    const cJSON *ref;   /* the member reference {"shape": ..., "locationName": ...} */
+    const cJSON *shape; /* the resolved target shape, or NULL */
+    size_t index;       /* position among the structure's members (declaration order) */
+};
+
+/*
+ * The members of structure `shape` in declaration order, resolved once per model and cached
+ * with it (encoders walk them for every item; cJSON's linear look-ups dominated). *n gets
+ * the count; NULL when the shape has no members.
+ */
+const struct model_member *model_members(const struct model *m, const cJSON *shape, size_t *n);
+/* The member `name` of structure `shape` (binary search in the cached index), or NULL. */
+const struct model_member *model_member(const struct model *m, const cJSON *shape,
+                                        const char *name);
+
 /* Convenience accessors on botocore JSON nodes; NULL/0/false when absent. */
 const char *model_str(const cJSON *node, const char *key);
 /* The shape referenced by a member or by an op's input/output ({"shape": "X"}), or NULL. */

@@ -781,16 +781,33 @@ void
 qflat_xml_members(struct buf *b, const struct model *m, const cJSON *shape, const cJSON *node,
                   enum qflat_flavor fl)
 {
-    const cJSON *ref;
-    cJSON_ArrayForEach(ref, child_ref(shape, "members"))
+    /*
+     * Members are written in the shape's order; the node's items are placed by one indexed
+     * look-up each instead of a linear search of the node per shape member (that search was
+     * most of the time of a DescribeInstances answer).
+     */
+    size_t n;
+    const struct model_member *mm = model_members(m, shape, &n);
+    if (!mm)
+        return;
+    const cJSON *on_stack[64];
+    const cJSON **vals = n <= ARRAY_SIZE(on_stack) ? on_stack : xcalloc(n, sizeof(*vals));
+    memset(vals, 0, n * sizeof(*vals));
+    const cJSON *v;
+    cJSON_ArrayForEach(v, node)
     {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, ref->string);
-        if (!v || cJSON_IsNull(v))
-            continue;
-        const cJSON *mshape = model_ref_shape(m, ref);
-        const char *loc = trait(ref, mshape, "locationName");
-        write_value(b, m, ref, mshape, v, loc ? loc : ref->string, fl);
+        const struct model_member *e = v->string ? model_member(m, shape, v->string) : NULL;
+        if (e && !vals[e->index])
+            vals[e->index] = v;
     }
+    for (size_t i = 0; i < n; i++) {
+        if (!vals[i] || cJSON_IsNull(vals[i]))
+            continue;
+        const char *loc = trait(mm[i].ref, mm[i].shape, "locationName");
+        write_value(b, m, mm[i].ref, mm[i].shape, vals[i], loc ? loc : mm[i].name, fl);
+    }
+    if (vals != on_stack)
+        free((void *)vals);
 }
 
 /* ---- the query protocol ---- */
