@@ -347,6 +347,37 @@ teardown_models(void **state)
     return 0;
 }
 
+static void
+test_member_index_keeps_declaration_order_and_finds_by_name(void **state)
+{
+    (void)state;
+    struct model *m = model_parse(
+            "{\"metadata\":{},\"operations\":{},\"unimplemented\":{},\"shapes\":{"
+            "\"S\":{\"type\":\"structure\",\"members\":{"
+            "\"Zeta\":{\"shape\":\"T\"},\"Alpha\":{\"shape\":\"T\",\"locationName\":\"a\"},"
+            "\"Mid\":{\"shape\":\"Missing\"}}},"
+            "\"T\":{\"type\":\"string\"},\"E\":{\"type\":\"structure\"}}}");
+    assert_non_null(m);
+    const cJSON *s = model_shape(m, "S");
+    size_t n = 0;
+    const struct model_member *mm = model_members(m, s, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(mm[0].name, "Zeta");
+    assert_string_equal(mm[1].name, "Alpha");
+    assert_string_equal(mm[2].name, "Mid");
+    assert_ptr_equal(mm[1].shape, model_shape(m, "T"));
+    assert_null(mm[2].shape);
+    assert_string_equal(model_str(mm[1].ref, "locationName"), "a");
+    /* Cached: the same index comes back, and look-ups by name find each member. */
+    assert_ptr_equal(model_members(m, s, &n), mm);
+    assert_ptr_equal(model_member(m, s, "Alpha"), &mm[1]);
+    assert_ptr_equal(model_member(m, s, "Zeta"), &mm[0]);
+    assert_null(model_member(m, s, "alpha"));
+    assert_null(model_members(m, model_shape(m, "E"), &n));
+    assert_int_equal(n, 0);
+    model_free(m);
+}
+
 int
 main(void)
 {
@@ -365,6 +396,7 @@ main(void)
         cmocka_unit_test(test_every_service_table_is_sorted_unique_and_complete),
         cmocka_unit_test(test_parse_rejects_bad_json),
         cmocka_unit_test(test_parse_accepts_a_minimal_model),
+        cmocka_unit_test(test_member_index_keeps_declaration_order_and_finds_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_models);
 }
