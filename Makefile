@@ -1,4 +1,5 @@
-# fogbank: one non-recursive Makefile. `make` builds $(O)/fogbank; `make run` installs what is
+# fogbank: one non-recursive Makefile. `make` builds $(O)/fogbank and $(O)/fogbank-init (the
+# instance init, which the server finds next to itself); `make run` installs what is
 # missing, builds and serves on 127.0.0.1:4566; `make test` builds and runs every test.
 # SANITIZE=1 builds with ASan + UBSan into build/san.
 
@@ -31,6 +32,7 @@ endif
 SRCS += emulator/aws_err.c
 SRCS += emulator/buf.c
 SRCS += emulator/clock.c
+SRCS += emulator/clock_real.c
 SRCS += emulator/common.c
 SRCS += emulator/control.c
 SRCS += emulator/ctl.c
@@ -84,13 +86,20 @@ OBJS := $(SRCS:%.c=$(O)/%.o)
 LIB := $(O)/libfogbank.a
 BIN := $(O)/fogbank
 
+# fogbank-init, the executable every instance boots as: init.c and what it needs, linked with
+# libc alone (plus the sanitizers' runtimes under SANITIZE=1) so exec'ing it stays cheap.
+INIT_MAIN := emulator/instances/init_main.c
+INIT_SRCS := emulator/buf.c emulator/clock_real.c emulator/common.c emulator/instances/init.c
+INIT_OBJS := $(INIT_MAIN:%.c=$(O)/%.o) $(INIT_SRCS:%.c=$(O)/%.o)
+INIT_BIN := $(O)/fogbank-init
+
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(O)/tests/%)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 .PHONY: all run test check lint format format-check unit clean deps
-all: $(BIN)
+all: $(BIN) $(INIT_BIN)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -103,7 +112,11 @@ $(LIB): $(OBJS)
 $(BIN): $(O)/$(MAIN:.c=.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/tests/%: tests/unit/%.c $(LIB)
+$(INIT_BIN): $(INIT_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+# test_sup boots instances through $(INIT_BIN) too.
+$(O)/tests/%: tests/unit/%.c $(LIB) | $(INIT_BIN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) \
 		$(LDFLAGS) -o $@ $< $(LIB) $(CMOCKA_LIBS) $(LDLIBS)
@@ -127,12 +140,13 @@ lint:
 	@scripts/lint
 
 format:
-	clang-format -i $(SRCS) $(MAIN) $(wildcard emulator/*.h emulator/protocol/*.h services/*/*.h state/*.h) $(TEST_SRCS)
+	clang-format -i $(SRCS) $(MAIN) $(INIT_MAIN) $(wildcard emulator/*.h emulator/protocol/*.h services/*/*.h state/*.h) $(TEST_SRCS)
 
 format-check:
-	@clang-format --dry-run --Werror $(filter-out emulator/models/%,$(SRCS)) $(MAIN) $(TEST_SRCS)
+	@clang-format --dry-run --Werror $(filter-out emulator/models/%,$(SRCS)) $(MAIN) $(INIT_MAIN) \
+		$(TEST_SRCS)
 
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(O)/$(MAIN:.c=.d) $(TEST_BINS:=.d)
+-include $(OBJS:.o=.d) $(O)/$(MAIN:.c=.d) $(O)/$(INIT_MAIN:.c=.d) $(TEST_BINS:=.d)

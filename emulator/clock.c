@@ -1,8 +1,9 @@
 /*
  * The virtual clock and its timers: a binary min-heap keyed by (due, insertion order) and,
  * when a libuv loop is given, one uv_timer_t armed for the real moment the earliest timer
- * falls due. This is the only file that reads the system time; it must not know what any
- * timer is for.
+ * falls due. The system time itself is read in clock_real.c, apart so that the instance init
+ * (fogbank-init, which links no libuv) can use it too. This file must not know what any timer
+ * is for.
  */
 #include "common.h"
 #include "clock.h"
@@ -51,22 +52,6 @@ struct vclock {
     uint32_t firing_slot;  /* slot of the running callback, SLOT_NONE otherwise */
     bool firing_cancelled; /* the running timer cancelled itself: do not re-arm it */
 };
-
-int64_t
-vclock_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-uint64_t
-vclock_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* a + b without signed overflow: saturates at INT64_MAX. */
 static int64_t

@@ -43,6 +43,7 @@ uint64_t vclock_timer_add(struct vclock *c, int64_t delay_ms, vclock_fn *fn, voi
 bool vclock_timer_cancel(struct vclock *c, uint64_t id);
 size_t vclock_timers_pending(const struct vclock *c);
 
+/* The real clocks (clock_real.c, which needs only libc: the instance init links it too). */
 /* Real wall-clock time in ms since the epoch (for the start of virtual time and logs). */
 int64_t vclock_wall_ms(void);
 /* Real monotonic time in ns (for uptime and request latency in logs). */

@@ -418,8 +418,18 @@ serve_run(struct app_config *cfg)
     app.data_dir = data_dir_for(cfg->state_path, &temporary_data);
     if (!app.data_dir)
         goto out;
-    /* /proc/self/exe rather than argv[0]: the very binary running, even if rebuilt since. */
-    app.sup = sup_new(&loop, "/proc/self/exe", NULL, NULL);
+    /* fogbank-init next to this binary, else this binary itself: /proc/self/exe rather than
+     * argv[0], the very binary running, even if rebuilt since. */
+    enum sup_init_kind init_kind;
+    char *init_exe = sup_find_init("/proc/self/exe", &init_kind);
+    app.sup = sup_new(&loop, init_exe, init_kind, NULL, NULL);
+    if (init_kind == SUP_INIT_STANDALONE)
+        log_info("instance init: %s", init_exe);
+    else
+        log_info("instance init: %s not found next to this binary; instances boot as "
+                 "`fogbank __instance-init` (slower to start)",
+                 SUP_INIT_NAME);
+    free(init_exe);
     log_info("instance isolation: %s", sup_mode(app.sup));
 
     /* Before the "listening" line: whoever reads it may signal us at once. */
@@ -590,8 +600,8 @@ main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *name = argv[1];
-    /* The instance supervisor re-executes this binary as each instance's init; not a
-     * command for people, so not in the table or --help. */
+    /* The instance supervisor re-executes this binary as each instance's init when
+     * fogbank-init is missing; not a command for people, so not in the table or --help. */
     if (strcmp(name, "__instance-init") == 0)
         return sup_init_main(argc - 1, argv + 1);
     if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {

@@ -1,10 +1,12 @@
 /*
- * `fogbank __instance-init`: the first process of an instance, spawned by sup.c. It opens the
+ * `fogbank-init` (or `fogbank __instance-init`): the first process of an instance, spawned by
+ * sup.c. It opens the
  * console log, puts the instance in its own mount and PID namespaces with its disk mounted
  * and chrooted into (or, where that is impossible, in a plain process group on the host),
  * runs the boot script and the user data, and reaps until told to stop. It runs in its own
  * single-threaded process, never inside the server: nothing here touches the loop, the
- * database or AWS behaviour.
+ * database or AWS behaviour. It is also the standalone executable fogbank-init (with
+ * init_main.c), so it may use only what links with libc alone: common.c, buf.c, clock_real.c.
  *
  * Process layout, namespace mode:
  *   outer init (host PID ns, our own mount ns)  forwards SIGTERM, exits with PID 1's status
@@ -929,8 +931,16 @@ sup_init_main(int argc, char **argv)
 {
     struct init_opts o;
     started_ns = vclock_mono_ns();
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: fogbank-init --id ID --dir DIR [--layer DIR]... [--boot-script FILE]\n"
+               "         [--user-data FILE] [--ppid PID] [--isolation namespaces|process-group]\n"
+               "       fogbank-init --probe DIR\n"
+               "The first process of an instance, spawned by fogbank's instance supervisor;\n"
+               "not a command for people.\n");
+        return 0;
+    }
     if (opts_parse(&o, argc, argv) < 0) {
-        fprintf(stderr, "fogbank __instance-init: internal command of the instance supervisor; "
+        fprintf(stderr, "fogbank-init: internal command of the instance supervisor; "
                         "bad arguments\n");
         free(o.layers);
         return 2;

@@ -1,7 +1,8 @@
 /*
  * The instance supervisor, loop side: a table of running instances keyed by id, behind a
  * backend seam (struct sup_backend) with two implementations — real process trees spawned
- * as `fogbank __instance-init` (the init's own code is init.c), and an in-memory fake for
+ * as `fogbank-init` or `fogbank __instance-init` (the init's own code is init.c), and an
+ * in-memory fake for
  * unit tests. It reports each exit through one callback and must not know what an exit means
  * to EC2, nor block the loop except in sup_free().
  */
@@ -82,7 +83,8 @@ struct sup_backend {
 struct sup {
     const struct sup_backend *be; /* real or fake */
     uv_loop_t *loop;              /* spawns and timers run here; NULL only for a fake */
-    char *self_exe;               /* the binary to re-execute as `__instance-init` */
+    char *init_exe;               /* the executable every init runs as */
+    enum sup_init_kind init_kind; /* and how its command line starts */
     bool namespaces;              /* sup_mode(): the probe (or FOGBANK_ISOLATION) said so */
     bool probe_pending;           /* namespaces is a guess until the first boot probes */
     sup_exit_fn *on_exit;         /* exit callback, may be NULL */
@@ -539,6 +541,19 @@ argvec_release(struct argvec *a)
     memset(a, 0, sizeof(*a));
 }
 
+/* The start of every init's command line: argv[0] is what ps shows ("fogbank-init --id i-..."
+ * or "fogbank __instance-init --id i-..."), not the path. */
+static void
+init_argv_start(const struct sup *s, struct argvec *a)
+{
+    if (s->init_kind == SUP_INIT_STANDALONE) {
+        argvec_add(a, SUP_INIT_NAME);
+    } else {
+        argvec_add(a, "fogbank");
+        argvec_add(a, "__instance-init");
+    }
+}
+
 /* realpath() with a message; the init chdirs and chroots, so every path it gets is absolute. */
 static char *
 abs_path(const char *what, const char *path, bool want_dir, char *errbuf, size_t errsz)
@@ -596,9 +611,7 @@ real_boot(struct sup *s, struct sup_inst *in, const struct sup_spec *spec, char 
                  strerror(errno));
         return -1;
     }
-    /* argv[0] is what ps shows: "fogbank __instance-init --id i-...", not /proc/self/exe. */
-    argvec_add(&args, "fogbank");
-    argvec_add(&args, "__instance-init");
+    init_argv_start(s, &args);
     argvec_add(&args, "--id");
     argvec_add(&args, spec->id);
     if (add_path_arg(&args, "--dir", "instance directory", spec->dir, true, errbuf, errsz) < 0)
@@ -633,7 +646,7 @@ real_boot(struct sup *s, struct sup_inst *in, const struct sup_spec *spec, char 
     };
     uv_process_options_t opts = {
         .exit_cb = real_exited,
-        .file = s->self_exe,
+        .file = s->init_exe,
         .args = args.v,
         .env = env.v,
         .stdio_count = 3,
@@ -646,7 +659,7 @@ real_boot(struct sup *s, struct sup_inst *in, const struct sup_spec *spec, char 
     int rc = uv_spawn(s->loop, &in->proc, &opts);
     if (rc < 0) {
         snprintf(errbuf, errsz, "cannot start the init of instance %s (%s): %s", spec->id,
-                 s->self_exe, uv_strerror(rc));
+                 s->init_exe, uv_strerror(rc));
         goto out;
     }
     ret = 0;
@@ -771,12 +784,12 @@ remove_tree(const char *path)
 }
 
 /*
- * Whether instances can have namespaces here, tried for real: `self_exe __instance-init
- * --probe DIR` enters them and mounts an overlay in a temporary directory. A few
- * milliseconds, once per server. false with the reason in `why`.
+ * Whether instances can have namespaces here, tried for real: the init run with `--probe DIR`
+ * enters them and mounts an overlay in a temporary directory. A few milliseconds, once per
+ * server. false with the reason in `why`.
  */
 static bool
-probe_namespaces(const char *self_exe, struct buf *why)
+probe_namespaces(const struct sup *s, struct buf *why)
 {
     const char *tmp = getenv("TMPDIR");
     struct buf dir = BUF_INIT, disk = BUF_INIT, reason_path = BUF_INIT;
@@ -796,12 +809,16 @@ probe_namespaces(const char *self_exe, struct buf *why)
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, reason_path.data,
                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    char *argv[] = { (char *)self_exe, "__instance-init", "--probe", disk.data, NULL };
+    struct argvec argv = { 0 };
+    init_argv_start(s, &argv);
+    argvec_add(&argv, "--probe");
+    argvec_add(&argv, disk.data);
     pid_t pid;
-    int rc = posix_spawn(&pid, self_exe, &fa, NULL, argv, environ);
+    int rc = posix_spawn(&pid, s->init_exe, &fa, NULL, argv.v, environ);
     posix_spawn_file_actions_destroy(&fa);
+    argvec_release(&argv);
     if (rc != 0) {
-        buf_addf(why, "cannot run %s: %s", self_exe, strerror(rc));
+        buf_addf(why, "cannot run %s: %s", s->init_exe, strerror(rc));
         goto out;
     }
     int st;
@@ -853,7 +870,7 @@ settle_mode(struct sup *s)
         return;
     s->probe_pending = false;
     struct buf why = BUF_INIT;
-    s->namespaces = probe_namespaces(s->self_exe, &why);
+    s->namespaces = probe_namespaces(s, &why);
     if (!s->namespaces)
         log_info("instances: namespaces are unavailable here (%s): instances run as plain "
                  "process groups, and absolute paths they write land on this host",
@@ -874,13 +891,36 @@ sup_alloc(const struct sup_backend *be, uv_loop_t *loop, sup_exit_fn *on_exit, v
     return s;
 }
 
-struct sup *
-sup_new(uv_loop_t *loop, const char *self_exe, sup_exit_fn *on_exit, void *arg)
+char *
+sup_find_init(const char *self_exe, enum sup_init_kind *kind)
 {
-    if (!loop || !self_exe)
-        die("sup_new: a loop and the path of the fogbank binary are required");
+    char *real = realpath(self_exe, NULL);
+    if (real) {
+        char *slash = strrchr(real, '/');
+        struct buf path = BUF_INIT;
+        struct stat st;
+        buf_add(&path, real, (size_t)(slash - real));
+        buf_adds(&path, "/" SUP_INIT_NAME);
+        free(real);
+        if (stat(path.data, &st) == 0 && S_ISREG(st.st_mode) && access(path.data, X_OK) == 0) {
+            *kind = SUP_INIT_STANDALONE;
+            return buf_detach(&path, NULL);
+        }
+        buf_release(&path);
+    }
+    *kind = SUP_INIT_SUBCOMMAND;
+    return xstrdup(self_exe);
+}
+
+struct sup *
+sup_new(uv_loop_t *loop, const char *init_exe, enum sup_init_kind kind, sup_exit_fn *on_exit,
+        void *arg)
+{
+    if (!loop || !init_exe)
+        die("sup_new: a loop and the path of the init executable are required");
     struct sup *s = sup_alloc(&real_backend, loop, on_exit, arg);
-    s->self_exe = xstrdup(self_exe);
+    s->init_exe = xstrdup(init_exe);
+    s->init_kind = kind;
     /* FOGBANK_ISOLATION=process-group forces the fallback (tests of it, hosts where
      * namespaces misbehave); =namespaces skips the probe. */
     const char *force = getenv("FOGBANK_ISOLATION");
@@ -949,7 +989,7 @@ sup_free(struct sup *s)
         s->be->release(s->insts[i]);
     }
     free(s->insts);
-    free(s->self_exe);
+    free(s->init_exe);
     free(s);
 }
 

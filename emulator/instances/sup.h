@@ -1,6 +1,9 @@
 /*
  * The instance supervisor: owns the process tree of every running instance. An instance
- * boots as `fogbank __instance-init` (this same binary, re-executed), which on Linux enters
+ * boots as `fogbank-init` (a small executable next to the fogbank binary, built from init.c
+ * and linking only libc: exec'ing the server's binary would cost every instance ~10 ms of
+ * dynamic loading), or, where that file is missing, as `fogbank __instance-init` (the
+ * server's binary re-executed). Either way the init on Linux enters
  * its own mount and PID namespaces (and a user namespace when not run as root), mounts the
  * instance's disk (an overlay of the instance's writable layer over its AMI layers over the
  * host's root) and chroots into it, then runs the AMI boot script and, on first boot only,
@@ -44,11 +47,31 @@ struct sup_spec {
  */
 typedef void sup_exit_fn(void *arg, const char *id, int status);
 
+/* What the executable an instance's init runs as is, which decides its command line. */
+enum sup_init_kind {
+    SUP_INIT_STANDALONE, /* fogbank-init: spawned as `fogbank-init --id ...` */
+    SUP_INIT_SUBCOMMAND, /* a binary whose main() dispatches `__instance-init` to
+                            sup_init_main() (fogbank itself, a test): spawned as
+                            `fogbank __instance-init --id ...` */
+};
+
+/* The file name of the standalone init, which the build puts next to the fogbank binary. */
+#define SUP_INIT_NAME "fogbank-init"
+
 /*
- * A supervisor spawning through `self_exe` (the fogbank binary, normally /proc/self/exe)
- * on `loop`. on_exit may be NULL.
+ * Which init the server should spawn: SUP_INIT_NAME in the directory of realpath(self_exe) if
+ * that file is an executable regular file (*kind = SUP_INIT_STANDALONE, the absolute path is
+ * returned), else self_exe itself (*kind = SUP_INIT_SUBCOMMAND). Returns an owned string.
  */
-struct sup *sup_new(uv_loop_t *loop, const char *self_exe, sup_exit_fn *on_exit, void *arg);
+char *sup_find_init(const char *self_exe, enum sup_init_kind *kind);
+
+/*
+ * A supervisor spawning every init (and the one-time namespace probe) as `init_exe`, whose
+ * command line `kind` says; normally what sup_find_init("/proc/self/exe") returned. Runs on
+ * `loop`. on_exit may be NULL.
+ */
+struct sup *sup_new(uv_loop_t *loop, const char *init_exe, enum sup_init_kind kind,
+                    sup_exit_fn *on_exit, void *arg);
 /*
  * A supervisor with a fake backend for unit tests (the vtable seam of STYLE rule 7): boots
  * record the spec and "run" without any process; sup_fake_exit() makes an instance's init
@@ -89,9 +112,11 @@ bool sup_hung(const struct sup *s, const char *id);
 size_t sup_pids(const struct sup *s, const char *id, int *pids, size_t max);
 
 /*
- * Entry point of `fogbank __instance-init ...` (main() dispatches to it): sets up the
- * namespaces and the disk, runs boot script and user data, reaps, and never returns to the
- * server's code. Returns the process exit status.
+ * Entry point of the init: main() of fogbank-init (init_main.c) calls it with its own argc
+ * and argv, fogbank's main() with those after `__instance-init` (argv[0] is the command's
+ * name either way; the options follow). Sets up the namespaces and the disk, runs boot script
+ * and user data, reaps, and never returns to the server's code. Returns the process exit
+ * status.
  */
 int sup_init_main(int argc, char **argv);
 

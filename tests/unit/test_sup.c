@@ -3,8 +3,10 @@
  * disk, not the host; kill, stop (graceful and escalated), hang and sup_free leave no
  * process behind, double-forked daemons included; a second boot keeps the disk and runs no
  * user data; the process-group fallback; and the fake backend. This binary is also the
- * instance init (main() dispatches `__instance-init` as fogbank's does), so the supervisor
- * re-executes /proc/self/exe. Every test runs its own loop and removes what it created.
+ * instance init (main() dispatches `__instance-init` as fogbank's does), so most tests have
+ * the supervisor re-execute /proc/self/exe (SUP_INIT_SUBCOMMAND); one boots through the
+ * standalone fogbank-init the build puts in $(O), and one checks how sup_find_init() picks
+ * between the two. Every test runs its own loop and removes what it created.
  */
 #include "emulator/common.h"
 
@@ -353,7 +355,7 @@ states_are(struct fx *f, const void *arg)
 static struct sup *
 new_sup(struct fx *f)
 {
-    f->sup = sup_new(&f->loop, "/proc/self/exe", on_exit_record, &f->ex);
+    f->sup = sup_new(&f->loop, "/proc/self/exe", SUP_INIT_SUBCOMMAND, on_exit_record, &f->ex);
     return f->sup;
 }
 
@@ -786,6 +788,132 @@ test_boot_rejects_missing_files_and_duplicate_ids(void **state)
     free(ud);
 }
 
+/* ---- the standalone init ---- */
+
+/* Whether /proc/<pid>/maps names a file containing `needle`. */
+static bool
+maps_mention(int pid, const char *needle)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), fp))
+        found = strstr(line, needle) != NULL;
+    fclose(fp);
+    return found;
+}
+
+static void
+test_find_init_prefers_an_executable_fogbank_init_next_to_the_binary(void **state)
+{
+    struct fx *f = *state;
+    enum sup_init_kind kind = SUP_INIT_STANDALONE;
+    char *exe = tmp_path(f, "fogbank"), *init = tmp_path(f, SUP_INIT_NAME);
+    char *real_tmp = realpath(f->tmp, NULL);
+    assert_non_null(real_tmp);
+    struct buf want = BUF_INIT;
+    buf_addf(&want, "%s/%s", real_tmp, SUP_INIT_NAME);
+
+    /* A self_exe that does not resolve, then one with nothing next to it: itself. */
+    char *got = sup_find_init(exe, &kind);
+    assert_int_equal(kind, SUP_INIT_SUBCOMMAND);
+    assert_string_equal(got, exe);
+    free(got);
+    write_script(exe, "#!/bin/sh\n");
+    got = sup_find_init(exe, &kind);
+    assert_int_equal(kind, SUP_INIT_SUBCOMMAND);
+    assert_string_equal(got, exe);
+    free(got);
+    /* A fogbank-init that is a directory, or not executable, does not count. */
+    assert_int_equal(mkdir(init, 0755), 0);
+    got = sup_find_init(exe, &kind);
+    assert_int_equal(kind, SUP_INIT_SUBCOMMAND);
+    free(got);
+    assert_int_equal(rmdir(init), 0);
+    write_script(init, "#!/bin/sh\n");
+    assert_int_equal(chmod(init, 0644), 0);
+    got = sup_find_init(exe, &kind);
+    assert_int_equal(kind, SUP_INIT_SUBCOMMAND);
+    free(got);
+    /* An executable one is used, by its absolute path, also when self_exe is a symlink. */
+    assert_int_equal(chmod(init, 0755), 0);
+    got = sup_find_init(exe, &kind);
+    assert_int_equal(kind, SUP_INIT_STANDALONE);
+    assert_string_equal(got, want.data);
+    free(got);
+    char *link = tmp_path(f, "link-to-fogbank");
+    assert_int_equal(symlink(exe, link), 0);
+    got = sup_find_init(link, &kind);
+    assert_int_equal(kind, SUP_INIT_STANDALONE);
+    assert_string_equal(got, want.data);
+    free(got);
+
+    free(link);
+    free(real_tmp);
+    buf_release(&want);
+    free(exe);
+    free(init);
+}
+
+static void
+test_standalone_init_boots_and_links_no_server_library(void **state)
+{
+    struct fx *f = *state;
+    /* The build puts this binary in $(O)/tests and fogbank-init in $(O). */
+    char *self = realpath("/proc/self/exe", NULL);
+    assert_non_null(self);
+    *strrchr(self, '/') = '\0';
+    *strrchr(self, '/') = '\0';
+    struct buf init = BUF_INIT;
+    buf_addf(&init, "%s/%s", self, SUP_INIT_NAME);
+    free(self);
+    if (access(init.data, X_OK) != 0) {
+        print_message("%s not built; skipping\n", init.data);
+        buf_release(&init);
+        skip();
+    }
+    f->sup = sup_new(&f->loop, init.data, SUP_INIT_STANDALONE, on_exit_record, &f->ex);
+    char *ud = tmp_path(f, "user-data"), *dir = tmp_path(f, "i-s");
+    write_script(ud, USER_DATA_WWW);
+    boot(f, "i-s", dir, NULL, ud);
+    struct console_want done = { dir, "Cloud-init v. fogbank finished", 1 };
+    assert_true(run_until(f, console_has, &done));
+    struct console_want said = { dir, "user data says: hello from the instance", 1 };
+    assert_true(console_has(f, &said));
+
+    int pids[16];
+    assert_true(sup_pids(f->sup, "i-s", pids, ARRAY_SIZE(pids)) >= 1);
+    char path[64], exe[4096];
+    snprintf(path, sizeof(path), "/proc/%d/exe", pids[0]);
+    ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+    assert_true(n > 0);
+    exe[n] = '\0';
+    assert_string_equal(exe, init.data);
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", pids[0]);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char argv0[64] = "";
+    assert_true(fread(argv0, 1, sizeof(argv0) - 1, fp) > 0);
+    fclose(fp);
+    assert_string_equal(argv0, SUP_INIT_NAME); /* "fogbank-init\0--id\0..." */
+    assert_false(maps_mention(pids[0], "libuv"));
+    assert_false(maps_mention(pids[0], "libsqlite3"));
+    assert_false(maps_mention(pids[0], "libmicrohttpd"));
+
+    assert_int_equal(sup_stop(f->sup, "i-s", 3000), 0);
+    int one = 1;
+    assert_true(run_until(f, exits_reached, &one));
+    assert_string_equal(f->ex.id[0], "i-s");
+    assert_int_equal(f->ex.status[0], 0);
+    buf_release(&init);
+    free(ud);
+    free(dir);
+}
+
 /* ---- the fake backend ---- */
 
 static void
@@ -876,6 +1004,11 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_process_group_stop_is_graceful, setup, teardown),
         cmocka_unit_test_setup_teardown(test_boot_rejects_missing_files_and_duplicate_ids, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+                test_find_init_prefers_an_executable_fogbank_init_next_to_the_binary, setup,
+                teardown),
+        cmocka_unit_test_setup_teardown(test_standalone_init_boots_and_links_no_server_library,
+                                        setup, teardown),
         cmocka_unit_test(test_fake_backend_runs_nothing_and_reports_exits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
