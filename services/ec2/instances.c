@@ -4,6 +4,8 @@
  * keep every instance's process tree (the supervisor's, emulator/instances/sup.h) in step
  * with its row. Handlers never fork: booting, stopping and killing go through the
  * supervisor, whose exit callback drives the transitions that wait for a tree to end.
+ * RunInstances and StartInstances do not boot either: as on AWS they answer with the
+ * instances "pending" and the boots follow on the next loop pass (see "launching").
  */
 #include "emulator/common.h"
 #include "services/ec2/instances.h"
@@ -75,6 +77,7 @@ enum inst_event {
     EV_TERMINATE, /* TerminateInstances */
     EV_EXITED,    /* the supervisor reports that the instance's tree has exited */
     EV_SHUTDOWN,  /* the tree ended by itself, cleanly: the OS shut down (see on_instance_exit) */
+    EV_LAUNCH,    /* the boot scheduled by RunInstances / StartInstances runs (launch_fire) */
     EV__COUNT
 };
 
@@ -82,12 +85,13 @@ enum inst_event {
 static const char *const inst_event_verbs[EV__COUNT] = {
     [EV_START] = "started",        [EV_STOP] = "stopped",  [EV_REBOOT] = "rebooted",
     [EV_TERMINATE] = "terminated", [EV_EXITED] = "exited", [EV_SHUTDOWN] = "shut down",
+    [EV_LAUNCH] = "launched",
 };
 
 enum inst_action {
     A_NONE,    /* empty cell: IncorrectInstanceState */
     A_NOOP,    /* allowed, nothing changes (e.g. stopping a stopped instance) */
-    A_BOOT,    /* boot the tree again from the instance's disk (no user data) */
+    A_BOOT,    /* enter pending and queue the boot (A_LAUNCH runs it after the answer) */
     A_HALT,    /* enter the next state and stop the tree; its exit finishes the move */
     A_REBOOT,  /* stop the tree and boot it again once it has exited */
     A_EXITED,  /* a running instance's tree ended: boot again if a reboot asked for it;
@@ -95,6 +99,9 @@ enum inst_action {
     A_SETTLE,  /* the tree is gone: enter the next (final) state */
     A_OS_DOWN, /* the OS shut down: the instance's InstanceInitiatedShutdownBehavior says
                   whether it ends stopped (the table's next) or terminated */
+    A_LAUNCH,  /* boot the tree from the instance's disk (user data on the first boot only):
+                  the table's next (running) once it has started, terminated with
+                  Server.InternalError when it cannot start */
 };
 
 static const struct transition {
@@ -105,6 +112,7 @@ static const struct transition {
         [EV_START] = { A_NOOP, ST_PENDING },
         [EV_TERMINATE] = { A_HALT, ST_SHUTTING_DOWN },
         [EV_EXITED] = { A_NOOP, ST_PENDING },
+        [EV_LAUNCH] = { A_LAUNCH, ST_RUNNING },
     },
     [ST_RUNNING] = {
         [EV_START] = { A_NOOP, ST_RUNNING },
@@ -165,6 +173,10 @@ static struct {
     uint64_t expiry_timer; /* vclock timer deleting terminated instances; 0 when none */
     uv_timer_t boot_timer; /* boots at start, once the server listens (its port is known) */
     bool boot_timer_init;  /* boot_timer is initialised and must be closed */
+    uint64_t launch_timer; /* vclock timer running the queued launches; 0 when none */
+    char (*launch)[32];    /* ids of instances to boot on the next loop pass, in call order */
+    size_t n_launch;       /* queued ids */
+    size_t launch_alloc;   /* ids allocated */
 } rt;
 
 static void on_instance_exit(void *arg, const char *id, int status);
@@ -179,6 +191,11 @@ runtime_attach(struct app *app)
         rt.in_call = 0;
         rt.ignore_exits = false;
         rt.boot_timer_init = false;
+        /* The queue belonged to another app, whose clock (and timer) may be gone. */
+        rt.launch_timer = 0;
+        free(rt.launch);
+        rt.launch = NULL;
+        rt.n_launch = rt.launch_alloc = 0;
     }
     if (app->sup && rt.sup != app->sup) {
         sup_set_exit_handler(app->sup, on_instance_exit, app);
@@ -535,6 +552,110 @@ expiry_fire(void *arg, int64_t now_ms)
     return w.next_ms - now_ms;
 }
 
+/* ---- launching: the boots that follow RunInstances and StartInstances ---- */
+
+static int64_t launch_fire(void *arg, int64_t now_ms);
+
+/*
+ * Queues the boot of instance id (just made pending) for the next loop pass: a zero-delay
+ * virtual-clock timer, which fires at the next loop iteration even while the clock is
+ * frozen, after the call's transaction has committed and its answer has been written (unit
+ * tests, which have no loop, run it with vclock_run_due()). If the call rolls back, the
+ * boot finds no pending row and does nothing.
+ */
+static void
+launch_later(struct app *app, const char *id)
+{
+    if (rt.n_launch == rt.launch_alloc) {
+        rt.launch_alloc = rt.launch_alloc ? 2 * rt.launch_alloc : 16;
+        rt.launch = xrealloc(rt.launch, rt.launch_alloc * sizeof(*rt.launch));
+    }
+    snprintf(rt.launch[rt.n_launch++], sizeof(*rt.launch), "%s", id);
+    if (!rt.launch_timer)
+        rt.launch_timer = vclock_timer_add(app->clock, 0, launch_fire, app);
+}
+
+/* Forgets every queued boot (reset, shutdown): the rows stay as they are. */
+static void
+launch_cancel(struct app *app)
+{
+    if (rt.launch_timer && app->clock)
+        vclock_timer_cancel(app->clock, rt.launch_timer);
+    rt.launch_timer = 0;
+    free(rt.launch);
+    rt.launch = NULL;
+    rt.n_launch = rt.launch_alloc = 0;
+}
+
+static int apply_event(struct aws_call *call, struct ec2_instance_rec *r, enum inst_event ev,
+                       struct aws_err *err);
+
+/*
+ * Boots one queued instance if it is still pending (a TerminateInstances may have come
+ * first), in its own write transaction: launch_fire is a timer callback, not a handler, so
+ * no transaction is open around it and it opens its own, as expiry_fire and
+ * on_instance_exit do; one per instance, so one failure undoes only that instance. 1
+ * booted, 0 nothing to do or the boot failed (the row says terminated), -1 on a database
+ * failure (nothing kept: a tree that started is killed and the row stays pending).
+ */
+static int
+launch_one(struct app *app, const char *id, int64_t now_ms)
+{
+    if (db_begin(app->db, true) < 0)
+        return -1;
+    struct ec2_instance_rec r;
+    ec2_instance_rec_init(&r);
+    int found = ec2_store_get_instance(app->db, NULL, id, &r);
+    int ret = found < 0 ? -1 : 0;
+    if (found == 1 && transitions[state_of_code(r.state_code)][EV_LAUNCH].action == A_LAUNCH) {
+        struct aws_call call;
+        internal_call(app, r.region, &call);
+        call.now_ms = now_ms;
+        struct aws_err err;
+        aws_err_clear(&err);
+        if (apply_event(&call, &r, EV_LAUNCH, &err) < 0) {
+            log_error("ec2: launching %s: %s", id, err.message);
+            ret = -1;
+        } else {
+            ret = r.state_code == inst_states[ST_RUNNING].code ? 1 : 0;
+        }
+    }
+    ec2_instance_rec_release(&r);
+    if (ret >= 0 && db_commit(app->db) == 0)
+        return ret;
+    db_rollback(app->db);
+    if (instance_alive(app, id)) {
+        rt.ignore_exits = true;
+        sup_kill(app->sup, id);
+        rt.ignore_exits = false;
+    }
+    log_error("ec2: instance %s stays pending: the state database failed", id);
+    return -1;
+}
+
+/* The zero-delay timer: boots every instance queued until now, in call order. */
+static int64_t
+launch_fire(void *arg, int64_t now_ms)
+{
+    struct app *app = arg;
+    char(*ids)[32] = rt.launch;
+    size_t n = rt.n_launch;
+    rt.launch_timer = 0;
+    rt.launch = NULL;
+    rt.n_launch = rt.launch_alloc = 0;
+    int booted = 0, failed = 0;
+    for (size_t i = 0; i < n && rt.app == app; i++) {
+        int rc = launch_one(app, ids[i], now_ms);
+        booted += rc == 1;
+        failed += rc < 0;
+    }
+    free(ids);
+    if (failed)
+        log_error("ec2: %d of %zu launch(es) failed on the state database (%d booted)", failed, n,
+                  booted);
+    return VCLOCK_DONE;
+}
+
 /* ---- applying an event ---- */
 
 static int
@@ -582,16 +703,31 @@ apply_event(struct aws_call *call, struct ec2_instance_rec *r, enum inst_event e
     case A_NOOP:
         return 0;
     case A_BOOT:
-        set_state(r, ST_PENDING);
+        /* Pending until the boot, which runs after the answer (StartInstances answers
+           "pending", as AWS's does). */
+        set_state(r, t->next);
         r->state_reason_code[0] = r->state_reason_message[0] = r->transition_reason[0] = '\0';
-        if (instance_boot(call, r, err) < 0)
-            return -1;
-        /* The boot has started: running from now on. The API answer still says "pending",
-           as AWS's StartInstances/RunInstances answers do. */
-        set_state(r, ST_RUNNING);
         if (ec2_store_put_instance(app->db, r) < 0)
             return aws_err_set(err, AWS_E_INTERNAL_ERROR, "The state database failed.");
-        set_state(r, ST_PENDING);
+        launch_later(app, r->id);
+        return 0;
+    case A_LAUNCH:
+        if (instance_boot(call, r, err) < 0) {
+            /* AWS's StateReason for an instance that never started (EC2 API StateReason:
+               "Server.InternalError: An internal error caused the instance to terminate
+               during launch"; the message is the one DescribeInstances shows). The
+               address and the groups go back as for any terminated instance. */
+            log_error("ec2: instance %s could not boot: %s", r->id, err->message);
+            aws_err_clear(err);
+            snprintf(r->state_reason_code, sizeof(r->state_reason_code), "%s",
+                     "Server.InternalError");
+            snprintf(r->state_reason_message, sizeof(r->state_reason_message), "%s",
+                     "Server.InternalError: Internal error on launch");
+            return settle(call, r, ST_TERMINATED, err);
+        }
+        set_state(r, t->next);
+        if (ec2_store_put_instance(app->db, r) < 0)
+            return aws_err_set(err, AWS_E_INTERNAL_ERROR, "The state database failed.");
         return 0;
     case A_HALT:
         set_state(r, t->next);
@@ -989,15 +1125,10 @@ change_state(struct aws_call *call, const cJSON *in, cJSON *out, enum inst_event
     cJSON *list = member ? cJSON_AddArrayToObject(out, member) : NULL;
     for (size_t i = 0; i < n; i++) {
         int prev = recs[i].state_code;
-        if (apply_event(call, &recs[i], ev, err) < 0) {
-            /* Nothing half-done: trees this call booted go down with the rollback. */
-            rt.ignore_exits = true;
-            for (size_t j = 0; j < i && call->app->sup; j++)
-                if (ev == EV_START && recs[j].state_code == inst_states[ST_PENDING].code)
-                    sup_kill(call->app->sup, recs[j].id);
-            rt.ignore_exits = false;
+        /* A failure rolls every row back; the boots StartInstances queued then find their
+           instances not pending and do nothing. */
+        if (apply_event(call, &recs[i], ev, err) < 0)
             goto out;
-        }
         if (list) {
             cJSON *e = cJSON_CreateObject();
             cJSON_AddItemToObject(e, "CurrentState", state_json(recs[i].state_code));
@@ -1292,7 +1423,7 @@ ec2_run_instances(struct aws_call *call, const cJSON *in, cJSON *out, struct aws
     cJSON *req = NULL;
     char *mo_json = NULL, *sg_json = NULL, *iam_json = NULL;
     struct ec2_instance_rec *recs = NULL;
-    int n = 0, ret = -1, booted = 0;
+    int n = 0, ret = -1;
 
     const char *token = str_of(in, "ClientToken");
     char digest[2 * EVP_MAX_MD_SIZE + 1] = "";
@@ -1473,31 +1604,13 @@ ec2_run_instances(struct aws_call *call, const cJSON *in, cJSON *out, struct aws
         if (rc < 0)
             goto out;
     }
-    /* Everything is valid and recorded: only now do processes start. */
-    for (booted = 0; booted < n; booted++) {
-        struct ec2_instance_rec *r = &recs[booted];
-        if (instance_boot(call, r, err) < 0)
-            goto out;
-        set_state(r, ST_RUNNING);
-        if (ec2_store_put_instance(app->db, r) < 0) {
-            booted++;
-            aws_err_set(err, AWS_E_INTERNAL_ERROR, "The state database failed.");
-            goto out;
-        }
-    }
     ret = answer_reservation(call, reservation, true, out, err);
+    /* Everything is valid and recorded, and the answer says pending: the boots come after
+       it, on the next loop pass. A failure above leaves no rows (they roll back with the
+       transaction), no processes and no disks: nothing outside the database was made. */
+    for (int i = 0; ret == 0 && i < n; i++)
+        launch_later(app, recs[i].id);
 out:
-    if (ret < 0 && recs) {
-        /* The rows roll back with the transaction; the trees and disks go here. */
-        rt.ignore_exits = true;
-        for (int i = 0; i < booted; i++)
-            if (app->sup)
-                sup_kill(app->sup, recs[i].id);
-        rt.ignore_exits = false;
-        for (int i = 0; i < n; i++)
-            if (recs[i].id[0])
-                remove_instance_dir(app, recs[i].id);
-    }
     if (recs)
         free_recs(recs, (size_t)n);
     cJSON_Delete(req);
@@ -2141,6 +2254,7 @@ void
 ec2_instances_reset(struct app *app)
 {
     runtime_attach(app);
+    launch_cancel(app);
     rt.ignore_exits = true;
     ec2_store_walk_instances(app->db, NULL, kill_and_remove_visit, app);
     rt.ignore_exits = false;
@@ -2155,7 +2269,9 @@ ec2_instances_stop(struct app *app)
 {
     runtime_attach(app);
     /* Shutdown of fogbank = power loss of the hosts: the rows keep their states, so the
-       next start boots the running ones again. */
+       next start boots the running ones again (and the pending ones, whose boots are
+       forgotten here). */
+    launch_cancel(app);
     rt.ignore_exits = true;
     ec2_store_walk_instances(app->db, NULL, kill_visit, app);
     if (rt.expiry_timer && app->clock)

@@ -128,7 +128,18 @@ assert_ok(struct http_resp *resp)
         fail_msg("want 200, got %d %s", resp->status, resp->body.data);
 }
 
-/* RunInstances of n instances with extra parameters; their ids into ids (may be NULL). */
+/*
+ * Runs the boots that RunInstances and StartInstances queue for the next loop pass (a
+ * zero-delay timer on the frozen clock; there is no loop here). Returns the timers fired.
+ */
+static size_t
+run_boots(struct fixture *f)
+{
+    return vclock_run_due(f->app.clock);
+}
+
+/* RunInstances of n instances with extra parameters, then their boots; their ids into ids
+   (may be NULL). */
 static void
 run_n(struct fixture *f, int n, const char *extra, char ids[][32])
 {
@@ -136,6 +147,7 @@ run_n(struct fixture *f, int n, const char *extra, char ids[][32])
     ec2(f, &resp, "Action=RunInstances&ImageId=%s&MinCount=%d&MaxCount=%d%s", f->ami, n, n,
         extra ? extra : "");
     assert_ok(&resp);
+    assert_int_equal(run_boots(f), 1);
     const char *p = resp.body.data;
     for (int i = 0; i < n && ids; i++) {
         p = xml_get(p, "instanceId", ids[i], 32);
@@ -238,6 +250,17 @@ test_run_describe_terminate(void **state)
     xml_get(p, "instanceId", id2, sizeof(id2));
     http_resp_release(&resp);
 
+    /* Nothing has booted yet: the boots follow the answer, on the next loop pass. */
+    ec2(f, &resp, "Action=DescribeInstances");
+    assert_ok(&resp);
+    assert_int_equal(count_of(resp.body.data, "<name>pending</name>"), 2);
+    http_resp_release(&resp);
+    assert_false(sup_alive(f->app.sup, id));
+    assert_int_equal(run_boots(f), 1);
+    assert_true(sup_alive(f->app.sup, id));
+    assert_true(sup_alive(f->app.sup, id2));
+    assert_int_equal(run_boots(f), 0);
+
     ec2(f, &resp, "Action=DescribeInstances");
     assert_ok(&resp);
     assert_int_equal(count_of(resp.body.data, "<reservationId>"), 1);
@@ -322,6 +345,9 @@ test_run_instances_errors(void **state)
     assert_ok(&resp);
     assert_null(strstr(resp.body.data, "<instanceId>"));
     http_resp_release(&resp);
+    /* Validation fails inside the call: no boot was queued. */
+    assert_int_equal(vclock_timers_pending(f->app.clock), 0);
+    assert_int_equal(run_boots(f), 0);
 }
 
 static void
@@ -387,6 +413,17 @@ test_lifecycle_cells(void **state)
     assert_non_null(strstr(resp.body.data, "<currentState><code>0</code><name>pending"));
     assert_non_null(strstr(resp.body.data, "<previousState><code>80</code><name>stopped"));
     http_resp_release(&resp);
+    assert_state(f, id, "pending");
+    assert_false(sup_alive(f->app.sup, id));
+    /* pending: start is a no-op, stop and reboot are empty cells. */
+    ec2(f, &resp, "Action=StartInstances&InstanceId.1=%s", id);
+    assert_ok(&resp);
+    assert_non_null(strstr(resp.body.data, "<currentState><code>0</code><name>pending"));
+    http_resp_release(&resp);
+    ec2(f, &resp, "Action=StopInstances&InstanceId.1=%s", id);
+    assert_error(&resp, 400, "IncorrectInstanceState");
+    http_resp_release(&resp);
+    assert_int_equal(run_boots(f), 1);
     assert_state(f, id, "running");
     assert_true(sup_alive(f->app.sup, id));
 
@@ -565,6 +602,7 @@ test_instance_initiated_shutdown(void **state)
     ec2(f, &resp, "Action=StartInstances&InstanceId.1=%s", stop);
     assert_ok(&resp);
     http_resp_release(&resp);
+    assert_int_equal(run_boots(f), 1);
     assert_state(f, stop, "running");
 }
 
@@ -773,6 +811,7 @@ test_filters_and_pagination_over_1000_instances(void **state)
     char first[32];
     xml_get(resp.body.data, "instanceId", first, sizeof(first));
     http_resp_release(&resp);
+    assert_int_equal(run_boots(f), 1);
     char one[32];
     run_one(f, "&Placement.AvailabilityZone=us-east-1a", one);
 
@@ -1065,6 +1104,105 @@ test_reset_kills_every_tree(void **state)
     http_resp_release(&resp);
 }
 
+/* ---- the boots after RunInstances / StartInstances ---- */
+
+static void
+test_a_boot_that_fails_terminates_with_internal_error(void **state)
+{
+    struct fixture *f = *state;
+    struct http_resp resp;
+    char id[32], ip[32], sg[32], again[32];
+    ec2(f, &resp, "Action=CreateSecurityGroup&GroupName=launch-sg&GroupDescription=d");
+    assert_ok(&resp);
+    xml_get(resp.body.data, "groupId", sg, sizeof(sg));
+    http_resp_release(&resp);
+    ec2(f, &resp,
+        "Action=RunInstances&ImageId=%s&MinCount=1&MaxCount=1&SecurityGroupId.1=%s"
+        "&Placement.AvailabilityZone=us-east-1b",
+        f->ami, sg);
+    assert_ok(&resp);
+    xml_get(resp.body.data, "instanceId", id, sizeof(id));
+    xml_get(resp.body.data, "privateIpAddress", ip, sizeof(ip));
+    http_resp_release(&resp);
+    /* The instance directory cannot be made: the boot fails after the answer. */
+    char bad[] = "/dev/null/fogbank-no-such-dir", *dir = f->app.data_dir;
+    f->app.data_dir = bad;
+    assert_int_equal(run_boots(f), 1);
+    f->app.data_dir = dir;
+    assert_false(sup_alive(f->app.sup, id));
+    assert_state(f, id, "terminated");
+    ec2(f, &resp, "Action=DescribeInstances&InstanceId.1=%s", id);
+    assert_non_null(strstr(resp.body.data, "<code>Server.InternalError</code>"));
+    assert_non_null(strstr(resp.body.data,
+                           "<message>Server.InternalError: Internal error on launch</message>"));
+    http_resp_release(&resp);
+    /* Its address and its group were given back, as TerminateInstances does. */
+    ec2(f, &resp, "Action=DeleteSecurityGroup&GroupId=%s", sg);
+    assert_ok(&resp);
+    http_resp_release(&resp);
+    run_one(f, "&Placement.AvailabilityZone=us-east-1b", again);
+    ec2(f, &resp, "Action=DescribeInstances&InstanceId.1=%s", again);
+    char got[32];
+    xml_get(resp.body.data, "privateIpAddress", got, sizeof(got));
+    http_resp_release(&resp);
+    assert_string_equal(got, ip);
+    assert_state(f, again, "running");
+    /* It no longer counts against the limit. */
+    f->app.cfg.instance_limit = 2;
+    run_one(f, NULL, again);
+}
+
+static void
+test_terminate_before_the_boot(void **state)
+{
+    struct fixture *f = *state;
+    struct http_resp resp;
+    char id[32];
+    ec2(f, &resp, "Action=RunInstances&ImageId=%s&MinCount=1&MaxCount=1", f->ami);
+    assert_ok(&resp);
+    xml_get(resp.body.data, "instanceId", id, sizeof(id));
+    http_resp_release(&resp);
+    ec2(f, &resp, "Action=TerminateInstances&InstanceId.1=%s", id);
+    assert_ok(&resp);
+    assert_non_null(strstr(resp.body.data, "<previousState><code>0</code><name>pending"));
+    http_resp_release(&resp);
+    assert_state(f, id, "terminated");
+    run_boots(f);
+    assert_state(f, id, "terminated");
+    assert_false(sup_alive(f->app.sup, id));
+}
+
+static void
+test_reset_and_stop_cancel_pending_boots(void **state)
+{
+    struct fixture *f = *state;
+    struct http_resp resp;
+    char id[32];
+    ec2(f, &resp, "Action=RunInstances&ImageId=%s&MinCount=2&MaxCount=2", f->ami);
+    assert_ok(&resp);
+    xml_get(resp.body.data, "instanceId", id, sizeof(id));
+    http_resp_release(&resp);
+    request(&f->app, &resp, "POST", "/_fogbank/reset", NULL, 0, NULL);
+    assert_int_equal(resp.status, 200);
+    http_resp_release(&resp);
+    assert_int_equal(vclock_timers_pending(f->app.clock), 0);
+    assert_int_equal(run_boots(f), 0);
+    assert_false(sup_alive(f->app.sup, id));
+
+    /* A shutdown forgets the queued boots; the next start boots the pending rows. */
+    ec2(f, &resp, "Action=RunInstances&ImageId=%s&MinCount=1&MaxCount=1", f->ami);
+    assert_ok(&resp);
+    xml_get(resp.body.data, "instanceId", id, sizeof(id));
+    http_resp_release(&resp);
+    ec2_instances_stop(&f->app);
+    assert_int_equal(vclock_timers_pending(f->app.clock), 0);
+    assert_false(sup_alive(f->app.sup, id));
+    char errbuf[256];
+    assert_int_equal(ec2_instances_start(&f->app, errbuf, sizeof(errbuf)), 0);
+    assert_true(sup_alive(f->app.sup, id));
+    assert_state(f, id, "running");
+}
+
 int
 main(void)
 {
@@ -1091,6 +1229,9 @@ main(void)
         T(test_imds_v1_paths),
         T(test_imds_v2_tokens),
         T(test_reset_kills_every_tree),
+        T(test_a_boot_that_fails_terminates_with_internal_error),
+        T(test_terminate_before_the_boot),
+        T(test_reset_and_stop_cancel_pending_boots),
     };
 #undef T
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
