@@ -310,3 +310,18 @@ ec2_id_well_formed(const char *id, const char *prefix)
     }
     return n == 8 || n == 17;
 }
+
+int
+ec2_dry_run(const cJSON *in, struct aws_err *err)
+{
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "DryRun")))
+        return aws_err_setx(err, 412, "DryRunOperation", true,
+                            "Request would have succeeded, but DryRun flag is set.");
+    return 0;
+}
+
+int
+ec2_db_failed(struct aws_err *err)
+{
+    return aws_err_set(err, AWS_E_INTERNAL_ERROR, "An internal error has occurred");
+}

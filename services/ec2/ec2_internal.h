@@ -38,6 +38,17 @@ struct ec2_filter_def {
 int ec2_filter_match(const struct ec2_filter_def *defs, size_t n_defs, const cJSON *filters,
                      const cJSON *item, struct aws_err *err);
 
+/* ---- small answers every area gives (common.c) ---- */
+
+/*
+ * DryRunOperation (HTTP 412, "Request would have succeeded, but DryRun flag is set.", as in
+ * aws/aws-cli#3127) when in.DryRun is true, else 0. fogbank has no permissions to check, so
+ * every validated dry run "would have succeeded": call it after validation.
+ */
+int ec2_dry_run(const cJSON *in, struct aws_err *err);
+/* InternalError for a state-database failure (state/ has logged the details); returns -1. */
+int ec2_db_failed(struct aws_err *err);
+
 /* ---- pagination (common.c) ---- */
 
 /*

@@ -64,21 +64,6 @@ call_db(struct aws_call *call)
     return call->app->db;
 }
 
-static int
-db_fail(struct aws_err *err)
-{
-    return aws_err_set(err, AWS_E_INTERNAL_ERROR, "The state database failed; see the log.");
-}
-
-static int
-dry_run(const cJSON *in, struct aws_err *err)
-{
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "DryRun")))
-        return aws_err_setx(err, 412, "DryRunOperation", true,
-                            "Request would have succeeded, but DryRun flag is set.");
-    return 0;
-}
-
 static const char *
 get_string(const cJSON *in, const char *member)
 {
@@ -174,7 +159,7 @@ ensure_builtins(struct aws_call *call, struct aws_err *err)
         builtin_id(call->region, b->name, r.id, sizeof(r.id));
         int found = ec2_store_image_get(call_db(call), call->region, r.id, &r);
         if (found < 0)
-            return db_fail(err);
+            return ec2_db_failed(err);
         if (found) {
             ec2_store_image_release(&r);
             continue;
@@ -200,7 +185,7 @@ ensure_builtins(struct aws_call *call, struct aws_err *err)
         free(r.block_devices);
         buf_release(&location);
         if (rc < 0)
-            return db_fail(err);
+            return ec2_db_failed(err);
     }
     return 0;
 }
@@ -239,7 +224,7 @@ check_image_name(struct aws_call *call, const char *region, const char *name, st
     int found = ec2_store_image_find_name(call_db(call), region, call->account_id, name, other,
                                           sizeof(other));
     if (found < 0)
-        return db_fail(err);
+        return ec2_db_failed(err);
     if (found)
         /* "AMI name consul-ubuntu-... is already in use by AMI ami-0f589d96558469b10"
            (hashicorp/terraform-aws-consul#131). */
@@ -340,7 +325,7 @@ stack_layers(struct aws_call *call, const struct ec2_image_row *top, char **laye
         int found = ec2_store_image_get(call_db(call), top->region, parent, &cur);
         owned = found > 0;
         if (found < 0) {
-            rc = db_fail(err);
+            rc = ec2_db_failed(err);
             break;
         }
         if (!found) {
@@ -457,7 +442,7 @@ lookup(struct aws_call *call, const char *id, struct ec2_image_row *r, struct aw
         return -1;
     int found = ec2_store_image_get(call_db(call), call->region, id, r);
     if (found < 0)
-        return db_fail(err);
+        return ec2_db_failed(err);
     if (found && !image_visible(call, r)) {
         ec2_store_image_release(r);
         found = 0;
@@ -623,7 +608,7 @@ image_create(struct aws_call *call, const struct image_spec *s, char *id, size_t
                      s->source_instance_id);
         r.created_ms = call->now_ms;
         if (ec2_store_image_put(call_db(call), &r) < 0)
-            rc = db_fail(err);
+            rc = ec2_db_failed(err);
         free(r.block_devices);
     }
     if (rc < 0 && has_layer && call->app->data_dir)
@@ -828,7 +813,7 @@ check_explicit_ids(struct aws_call *call, const cJSON *ids, struct aws_err *err)
         struct ec2_image_row r;
         int found = ec2_store_image_get(call_db(call), call->region, v->valuestring, &r);
         if (found < 0) {
-            rc = db_fail(err);
+            rc = ec2_db_failed(err);
             break;
         }
         if (found) {
@@ -855,7 +840,7 @@ check_explicit_ids(struct aws_call *call, const cJSON *ids, struct aws_err *err)
 int
 ec2_describe_images(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     if (ensure_builtins(call, err) < 0)
         return -1;
@@ -873,7 +858,7 @@ ec2_describe_images(struct aws_call *call, const cJSON *in, cJSON *out, struct a
     aws_err_clear(err);
     if (ec2_store_images_each(call_db(call), call->region, describe_one, &c) < 0) {
         cJSON_Delete(c.all);
-        return err->code ? -1 : db_fail(err);
+        return err->code ? -1 : ec2_db_failed(err);
     }
     /* DescribeImages' MaxResults: "You can specify a value between 5 and 1000" (EC2 API
        reference). */
@@ -885,7 +870,7 @@ ec2_describe_images(struct aws_call *call, const cJSON *in, cJSON *out, struct a
 int
 ec2_register_image(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     const char *name = get_string(in, "Name");
     if (!name)
@@ -933,7 +918,7 @@ ec2_register_image(struct aws_call *call, const cJSON *in, cJSON *out, struct aw
 int
 ec2_deregister_image(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     const char *id = get_string(in, "ImageId");
     if (!id)
@@ -953,7 +938,7 @@ ec2_deregister_image(struct aws_call *call, const cJSON *in, cJSON *out, struct 
        checks nothing at deregistration, launches from them fail later. Running instances
        keep running, and the row and layer stay for them and for images made from them. */
     else if (ec2_store_image_deregister(call_db(call), id, call->now_ms) < 0)
-        rc = db_fail(err);
+        rc = ec2_db_failed(err);
     if (rc == 0) {
         ec2_tags_drop(call, id);
         cJSON_AddBoolToObject(out, "Return", true);

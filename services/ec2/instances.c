@@ -225,18 +225,6 @@ ec2_data_dir(struct aws_call *call)
 
 /* ---- small helpers ---- */
 
-/* DryRun answers DryRunOperation with HTTP 412 once the request has been validated (the
-   same answer as network.c's, whose helper is file-local); fogbank has no permissions to
-   check, so every dry run "would have succeeded". */
-static int
-dry_run(const cJSON *in, struct aws_err *err)
-{
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "DryRun")))
-        return aws_err_setx(err, 412, "DryRunOperation", true,
-                            "Request would have succeeded, but DryRun flag is set.");
-    return 0;
-}
-
 static const char *
 str_of(const cJSON *obj, const char *name)
 {
@@ -1120,7 +1108,7 @@ change_state(struct aws_call *call, const cJSON *in, cJSON *out, enum inst_event
             goto out;
         }
     }
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         goto out;
     cJSON *list = member ? cJSON_AddArrayToObject(out, member) : NULL;
     for (size_t i = 0; i < n; i++) {
@@ -1546,7 +1534,7 @@ ec2_run_instances(struct aws_call *call, const cJSON *in, cJSON *out, struct aws
         goto out;
     }
     n = max < room ? max : room;
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         goto out;
 
     char reservation[32];
@@ -1783,7 +1771,7 @@ int
 ec2_describe_instances(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
     cJSON *page = cJSON_CreateObject();
-    if (describe(call, in, false, page, err) < 0 || dry_run(in, err) < 0) {
+    if (describe(call, in, false, page, err) < 0 || ec2_dry_run(in, err) < 0) {
         cJSON_Delete(page);
         return -1;
     }

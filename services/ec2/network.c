@@ -33,24 +33,6 @@
 static const char *const default_subnet_cidrs[EC2_ZONES] = { "172.31.0.0/20", "172.31.16.0/20",
                                                              "172.31.32.0/20" };
 
-static int
-db_failed(struct aws_err *err)
-{
-    return aws_err_set(err, AWS_E_INTERNAL_ERROR, "An internal error has occurred");
-}
-
-/* DryRun answers DryRunOperation with HTTP 412 (the 412s of aws/karpenter-provider-aws#8015;
-   message quoted in aws/aws-cli#3127); fogbank has no permissions to check, so every dry run
-   "would have succeeded". */
-static int
-dry_run(const cJSON *in, struct aws_err *err)
-{
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "DryRun")))
-        return aws_err_setx(err, 412, "DryRunOperation", true,
-                            "Request would have succeeded, but DryRun flag is set.");
-    return 0;
-}
-
 static const char *
 str_member(const cJSON *in, const char *name)
 {
@@ -402,7 +384,7 @@ rule_insert(struct aws_call *call, struct ec2_sg_rule_row *r, struct aws_err *er
 {
     ec2_new_id(call, "sgr", r->id, sizeof(r->id));
     if (ec2_store_sg_rule_put(call->app->db, r) < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     return 0;
 }
 
@@ -423,7 +405,7 @@ sg_create(struct aws_call *call, const char *vpc_id, const char *name, const cha
     snprintf(out->description, sizeof(out->description), "%s", description);
     out->created_ms = call->now_ms;
     if (ec2_store_sg_put(call->app->db, out) < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     struct ec2_sg_rule_row r;
     if (strcmp(name, "default") == 0) {
         memset(&r, 0, sizeof(r));
@@ -459,14 +441,14 @@ vpc_create(struct aws_call *call, const char *cidr, bool is_default, const char 
     struct ec2_vpc_row def;
     int found = is_default ? 0 : ec2_store_vpc_get_default(db, call->region, &def);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (found)
         snprintf(v->dhcp_options_id, sizeof(v->dhcp_options_id), "%s", def.dhcp_options_id);
     else
         ec2_new_id(call, "dopt", v->dhcp_options_id, sizeof(v->dhcp_options_id));
     v->created_ms = call->now_ms;
     if (ec2_store_vpc_put(db, v) < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     struct ec2_sg_row sg;
     return sg_create(call, v->id, "default", "default VPC security group", &sg, err);
 }
@@ -477,7 +459,7 @@ ec2_ensure_default_vpc(struct aws_call *call, struct aws_err *err)
     struct db *db = call->app->db;
     int done = ec2_store_region_initialized(db, call->region);
     if (done < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (done)
         return 0;
     const struct ec2_region *r = ec2_region_get(call->region);
@@ -500,10 +482,10 @@ ec2_ensure_default_vpc(struct aws_call *call, struct aws_err *err)
         s.map_public_ip = true;
         s.created_ms = call->now_ms;
         if (ec2_store_subnet_put(db, &s) < 0)
-            return db_failed(err);
+            return ec2_db_failed(err);
     }
     if (ec2_store_region_mark_initialized(db, call->region) < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     return 0;
 }
 
@@ -535,7 +517,7 @@ ec2_subnet_get(struct aws_call *call, const char *id, struct ec2_subnet_info *ou
     struct ec2_subnet_row s;
     int found = ec2_store_subnet_get(call->app->db, call->region, id, &s);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (!found)
         return subnet_not_found(id, err);
     subnet_info_from(&s, out);
@@ -560,7 +542,7 @@ ec2_default_subnet(struct aws_call *call, const char *az, struct ec2_subnet_info
     struct ec2_vpc_row v;
     int found = ec2_store_vpc_get_default(db, call->region, &v);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (!found)
         return no_default_vpc(err);
     char first[48];
@@ -571,7 +553,7 @@ ec2_default_subnet(struct aws_call *call, const char *az, struct ec2_subnet_info
     struct ec2_subnet_row s;
     found = ec2_store_subnet_get_default(db, call->region, az, &s);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     /* The same wording DescribeAvailabilityZones uses for a zone the region lacks. */
     if (!found)
         return aws_err_setx(err, 400, "InvalidParameterValue", true,
@@ -594,7 +576,7 @@ ec2_subnet_allocate_ip(struct aws_call *call, const struct ec2_subnet_info *subn
     int found = ec2_store_subnet_ip_lowest_free(call->app->db, subnet->id, net + 4, net + size - 2,
                                                 &addr);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     /* Wording not confirmed against AWS. */
     if (!found)
         return aws_err_setx(err, 400, "InsufficientFreeAddressesInSubnet", true,
@@ -602,7 +584,7 @@ ec2_subnet_allocate_ip(struct aws_call *call, const struct ec2_subnet_info *subn
                             "requested number of instances.",
                             subnet->id);
     if (ec2_store_subnet_ip_put(call->app->db, subnet->id, addr) < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     ipv4_format(addr, ip, ipsz);
     return 0;
 }
@@ -639,7 +621,7 @@ group_by_id(struct aws_call *call, const char *id, struct ec2_sg_row *out, struc
         return group_id_malformed(id, err);
     int found = ec2_store_sg_get(call->app->db, call->region, id, out);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (!found)
         return group_not_found(id, err);
     return 0;
@@ -655,7 +637,7 @@ group_by_name(struct aws_call *call, const struct ec2_vpc_row *vpc, const char *
 {
     int found = ec2_store_sg_get_by_name(call->app->db, vpc->id, name, out);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (!found)
         return aws_err_setx(err, 400, "InvalidGroup.NotFound", true,
                             "The security group '%s' does not exist in %sVPC '%s'", name,
@@ -687,7 +669,7 @@ ec2_security_groups_resolve(struct aws_call *call, const char *vpc_id, const cJS
     struct ec2_vpc_row vpc;
     int found = ec2_store_vpc_get(call->app->db, call->region, vpc_id, &vpc);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (!found)
         return aws_err_setx(err, 400, "InvalidVpcID.NotFound", true,
                             "The vpc ID '%s' does not exist", vpc_id);
@@ -732,7 +714,7 @@ ec2_security_groups_use(struct aws_call *call, const char *user_id, const cJSON 
     {
         const char *id = str_member(g, "GroupId");
         if (id && ec2_store_sg_user_put(call->app->db, id, user_id) < 0)
-            return db_failed(err);
+            return ec2_db_failed(err);
     }
     return 0;
 }
@@ -758,7 +740,7 @@ ec2_key_pair_check(struct aws_call *call, const char *name, struct aws_err *err)
     int found = ec2_store_key_pair_get_by_name(call->app->db, call->region, name, k);
     free(k);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (!found)
         return key_pair_not_found(name, err);
     return 0;
@@ -779,7 +761,7 @@ vpc_get(struct aws_call *call, const char *id, struct ec2_vpc_row *v, struct aws
 {
     int found = ec2_store_vpc_get(call->app->db, call->region, id, v);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (!found)
         return vpc_not_found(id, err);
     return 0;
@@ -788,7 +770,7 @@ vpc_get(struct aws_call *call, const char *id, struct ec2_vpc_row *v, struct aws
 int
 ec2_create_vpc(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     const char *cidr = str_member(in, "CidrBlock");
     const char *tenancy = str_member(in, "InstanceTenancy");
@@ -868,7 +850,7 @@ describe_finish(struct describe_ctx *c, int rc, const char *member, cJSON *out)
 {
     if (rc != 0) {
         cJSON_Delete(c->all);
-        return rc == -2 ? -1 : db_failed(c->err);
+        return rc == -2 ? -1 : ec2_db_failed(c->err);
     }
     return ec2_paginate(c->all, c->in, out, member, 5, 1000, c->err);
 }
@@ -876,7 +858,7 @@ describe_finish(struct describe_ctx *c, int rc, const char *member, cJSON *out)
 int
 ec2_describe_vpcs(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0 ||
+    if (ec2_dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0 ||
         filters_check(vpc_filters, ARRAY_SIZE(vpc_filters), in, err) < 0)
         return -1;
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(in, "VpcIds");
@@ -896,7 +878,7 @@ int
 ec2_delete_vpc(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
     (void)out;
-    if (dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
+    if (ec2_dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
         return -1;
     struct db *db = call->app->db;
     const char *id = str_member(in, "VpcId");
@@ -906,7 +888,7 @@ ec2_delete_vpc(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_er
     int subnets = ec2_store_subnet_count_in_vpc(db, v.id);
     int groups = ec2_store_sg_count_non_default_in_vpc(db, v.id);
     if (subnets < 0 || groups < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     /* "The vpc 'vpc-x' has dependencies and cannot be deleted." (quoted in
        binlab/terraform-aws-vault-ha-raft#57, gruntwork-io/cloud-nuke#345). */
     if (subnets > 0 || groups > 0)
@@ -916,15 +898,15 @@ ec2_delete_vpc(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_er
     struct ec2_sg_row g;
     int found = ec2_store_sg_get_by_name(db, v.id, "default", &g);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (found) {
         ec2_tags_drop(call, g.id);
         if (ec2_store_sg_delete(db, g.id) < 0)
-            return db_failed(err);
+            return ec2_db_failed(err);
     }
     ec2_tags_drop(call, v.id);
     if (ec2_store_vpc_delete(db, v.id) < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     return 0;
 }
 
@@ -952,7 +934,7 @@ subnet_conflict_cb(void *arg, const struct ec2_subnet_row *s)
 int
 ec2_create_subnet(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
+    if (ec2_dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
         return -1;
     struct db *db = call->app->db;
     struct ec2_vpc_row v;
@@ -974,7 +956,7 @@ ec2_create_subnet(struct aws_call *call, const cJSON *in, cJSON *out, struct aws
                             cidr);
     struct conflict_ctx cc = { net, prefix, false };
     if (ec2_store_subnet_each_in_vpc(db, v.id, subnet_conflict_cb, &cc) < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     /* "The CIDR '10.0.1.0/24' conflicts with another subnet" (quoted in
        hashicorp/terraform#33470). */
     if (cc.hit)
@@ -999,7 +981,7 @@ ec2_create_subnet(struct aws_call *call, const cJSON *in, cJSON *out, struct aws
         /* AWS picks a zone; fogbank rotates through them so runs are reproducible. */
         int n = ec2_store_subnet_count_in_vpc(db, v.id);
         if (n < 0)
-            return db_failed(err);
+            return ec2_db_failed(err);
         z = n % EC2_ZONES;
     }
     struct ec2_subnet_row s;
@@ -1011,7 +993,7 @@ ec2_create_subnet(struct aws_call *call, const cJSON *in, cJSON *out, struct aws
     snprintf(s.cidr, sizeof(s.cidr), "%s", cidr);
     s.created_ms = call->now_ms;
     if (ec2_store_subnet_put(db, &s) < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (ec2_tags_apply_specs(call, cJSON_GetObjectItemCaseSensitive(in, "TagSpecifications"),
                              "subnet", s.id, err) < 0)
         return -1;
@@ -1055,7 +1037,7 @@ describe_subnets_cb(void *arg, const struct ec2_subnet_row *s)
 int
 ec2_describe_subnets(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0 ||
+    if (ec2_dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0 ||
         filters_check(subnet_filters, ARRAY_SIZE(subnet_filters), in, err) < 0)
         return -1;
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(in, "SubnetIds");
@@ -1067,7 +1049,7 @@ ec2_describe_subnets(struct aws_call *call, const cJSON *in, cJSON *out, struct 
             continue;
         int found = ec2_store_subnet_get(call->app->db, call->region, id->valuestring, &s);
         if (found < 0)
-            return db_failed(err);
+            return ec2_db_failed(err);
         if (!found)
             return subnet_not_found(id->valuestring, err);
     }
@@ -1080,19 +1062,19 @@ int
 ec2_delete_subnet(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
     (void)out;
-    if (dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
+    if (ec2_dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
         return -1;
     struct db *db = call->app->db;
     const char *id = str_member(in, "SubnetId");
     struct ec2_subnet_row s;
     int found = ec2_store_subnet_get(db, call->region, id, &s);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (!found)
         return subnet_not_found(id, err);
     int used = ec2_store_subnet_ip_count(db, s.id);
     if (used < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     /* Addresses still handed out mean instances live there; the wording follows the VPC
        one ("The vpc '...' has dependencies and cannot be deleted."). */
     if (used > 0)
@@ -1100,7 +1082,7 @@ ec2_delete_subnet(struct aws_call *call, const cJSON *in, cJSON *out, struct aws
                             "The subnet '%s' has dependencies and cannot be deleted.", s.id);
     ec2_tags_drop(call, s.id);
     if (ec2_store_subnet_delete(db, s.id) < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     return 0;
 }
 
@@ -1109,7 +1091,7 @@ ec2_delete_subnet(struct aws_call *call, const cJSON *in, cJSON *out, struct aws
 int
 ec2_create_security_group(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
+    if (ec2_dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
         return -1;
     struct db *db = call->app->db;
     const char *name = str_member(in, "GroupName");
@@ -1137,14 +1119,14 @@ ec2_create_security_group(struct aws_call *call, const cJSON *in, cJSON *out, st
     } else {
         int found = ec2_store_vpc_get_default(db, call->region, &v);
         if (found < 0)
-            return db_failed(err);
+            return ec2_db_failed(err);
         if (!found)
             return no_default_vpc(err);
     }
     struct ec2_sg_row g;
     int found = ec2_store_sg_get_by_name(db, v.id, name, &g);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     /* The wording the EC2 API gives for a taken name (from the brief; matches AWS). */
     if (found)
         return aws_err_setx(err, 400, "InvalidGroup.Duplicate", true,
@@ -1202,7 +1184,7 @@ int
 ec2_describe_security_groups(struct aws_call *call, const cJSON *in, cJSON *out,
                              struct aws_err *err)
 {
-    if (dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0 ||
+    if (ec2_dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0 ||
         filters_check(sg_filters, ARRAY_SIZE(sg_filters), in, err) < 0)
         return -1;
     struct db *db = call->app->db;
@@ -1222,7 +1204,7 @@ ec2_describe_security_groups(struct aws_call *call, const cJSON *in, cJSON *out,
         struct ec2_vpc_row dv;
         int found = ec2_store_vpc_get_default(db, call->region, &dv);
         if (found < 0)
-            return db_failed(err);
+            return ec2_db_failed(err);
         wanted = cJSON_CreateArray();
         cJSON_ArrayForEach(v, ids)
         {
@@ -1271,7 +1253,7 @@ target_group(struct aws_call *call, const cJSON *in, struct ec2_sg_row *g, struc
                            "The request must contain the parameter groupName or groupId");
     int found = ec2_store_vpc_get_default(db, call->region, vpc);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     if (!found)
         return group_not_found(name, err);
     return group_by_name(call, vpc, name, g, err);
@@ -1584,7 +1566,7 @@ request_rules(struct aws_call *call, const cJSON *in, const struct ec2_sg_row *t
 static int
 sg_authorize(struct aws_call *call, const cJSON *in, cJSON *out, bool egress, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
+    if (ec2_dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
         return -1;
     struct ec2_sg_row g;
     struct ec2_vpc_row vpc;
@@ -1600,7 +1582,7 @@ sg_authorize(struct aws_call *call, const cJSON *in, cJSON *out, bool egress, st
         goto done;
     }
     if (ec2_store_sg_rule_each(call->app->db, g.id, rules_load_cb, &have) < 0) {
-        db_failed(err);
+        ec2_db_failed(err);
         goto done;
     }
     for (size_t i = 0; i < want.n; i++) {
@@ -1684,7 +1666,7 @@ revoked_item(const struct ec2_sg_rule_row *r)
 static int
 sg_revoke(struct aws_call *call, const cJSON *in, cJSON *out, bool egress, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
+    if (ec2_dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
         return -1;
     struct db *db = call->app->db;
     struct ec2_sg_row g;
@@ -1696,7 +1678,7 @@ sg_revoke(struct aws_call *call, const cJSON *in, cJSON *out, bool egress, struc
     cJSON *unknown = NULL;
     int rc = -1;
     if (ec2_store_sg_rule_each(db, g.id, rules_load_cb, &have) < 0) {
-        db_failed(err);
+        ec2_db_failed(err);
         goto done;
     }
     hit = xcalloc(have.n + 1, sizeof(*hit));
@@ -1743,7 +1725,7 @@ sg_revoke(struct aws_call *call, const cJSON *in, cJSON *out, bool egress, struc
         ec2_tags_drop(call, have.v[j].id);
         if (ec2_store_sg_rule_delete(db, have.v[j].id) < 0) {
             cJSON_Delete(revoked);
-            db_failed(err);
+            ec2_db_failed(err);
             goto done;
         }
         cJSON_AddItemToArray(revoked, revoked_item(&have.v[j]));
@@ -1780,7 +1762,7 @@ ec2_revoke_security_group_egress(struct aws_call *call, const cJSON *in, cJSON *
 int
 ec2_delete_security_group(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
+    if (ec2_dry_run(in, err) < 0 || ec2_ensure_default_vpc(call, err) < 0)
         return -1;
     struct db *db = call->app->db;
     struct ec2_sg_row g;
@@ -1797,7 +1779,7 @@ ec2_delete_security_group(struct aws_call *call, const cJSON *in, cJSON *out, st
     int referenced = ec2_store_sg_is_referenced(db, g.id);
     int in_use = ec2_store_sg_in_use(db, g.id);
     if (referenced < 0 || in_use < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     /* "resource sg-x has a dependent object" (quoted in lianghong/delete_vpc#10). */
     if (referenced || in_use)
         return aws_err_setx(err, 400, "DependencyViolation", true,
@@ -1805,14 +1787,14 @@ ec2_delete_security_group(struct aws_call *call, const cJSON *in, cJSON *out, st
     struct rule_set rules = { 0 };
     if (ec2_store_sg_rule_each(db, g.id, rules_load_cb, &rules) < 0) {
         rules_release(&rules);
-        return db_failed(err);
+        return ec2_db_failed(err);
     }
     for (size_t i = 0; i < rules.n; i++)
         ec2_tags_drop(call, rules.v[i].id);
     rules_release(&rules);
     ec2_tags_drop(call, g.id);
     if (ec2_store_sg_delete(db, g.id) < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     cJSON_AddBoolToObject(out, "Return", true);
     cJSON_AddStringToObject(out, "GroupId", g.id);
     return 0;
@@ -2225,7 +2207,7 @@ key_pair_new(struct aws_call *call, const cJSON *in, struct ec2_key_pair_row *k,
                            name);
     int found = ec2_store_key_pair_get_by_name(call->app->db, call->region, name, k);
     if (found < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     /* "The keypair 'x' already exists." (quoted in kubenow/KubeNow#99). */
     if (found)
         return aws_err_setx(err, 400, "InvalidKeyPair.Duplicate", true,
@@ -2241,7 +2223,7 @@ key_pair_new(struct aws_call *call, const cJSON *in, struct ec2_key_pair_row *k,
 int
 ec2_create_key_pair(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     const char *type = str_member(in, "KeyType");
     const char *format = str_member(in, "KeyFormat");
@@ -2263,7 +2245,7 @@ ec2_create_key_pair(struct aws_call *call, const cJSON *in, cJSON *out, struct a
         goto done;
     }
     if (ec2_store_key_pair_put(call->app->db, k) < 0) {
-        db_failed(err);
+        ec2_db_failed(err);
         goto done;
     }
     if (ec2_tags_apply_specs(call, cJSON_GetObjectItemCaseSensitive(in, "TagSpecifications"),
@@ -2285,7 +2267,7 @@ done:
 int
 ec2_import_key_pair(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     const char *material = str_member(in, "PublicKeyMaterial");
     struct ec2_key_pair_row *k = xmalloc(sizeof(*k));
@@ -2302,7 +2284,7 @@ ec2_import_key_pair(struct aws_call *call, const cJSON *in, cJSON *out, struct a
         goto done;
     }
     if (ec2_store_key_pair_put(call->app->db, k) < 0) {
-        db_failed(err);
+        ec2_db_failed(err);
         goto done;
     }
     if (ec2_tags_apply_specs(call, cJSON_GetObjectItemCaseSensitive(in, "TagSpecifications"),
@@ -2339,7 +2321,8 @@ describe_keys_cb(void *arg, const struct ec2_key_pair_row *k)
 int
 ec2_describe_key_pairs(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0 || filters_check(key_filters, ARRAY_SIZE(key_filters), in, err) < 0)
+    if (ec2_dry_run(in, err) < 0 ||
+        filters_check(key_filters, ARRAY_SIZE(key_filters), in, err) < 0)
         return -1;
     struct db *db = call->app->db;
     struct ec2_key_pair_row *k = xmalloc(sizeof(*k));
@@ -2351,7 +2334,7 @@ ec2_describe_key_pairs(struct aws_call *call, const cJSON *in, cJSON *out, struc
                             : 1;
         if (found <= 0) {
             free(k);
-            return found < 0 ? db_failed(err) : key_pair_not_found(v->valuestring, err);
+            return found < 0 ? ec2_db_failed(err) : key_pair_not_found(v->valuestring, err);
         }
     }
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(in, "KeyPairIds");
@@ -2361,7 +2344,7 @@ ec2_describe_key_pairs(struct aws_call *call, const cJSON *in, cJSON *out, struc
                 cJSON_IsString(v) ? ec2_store_key_pair_get(db, call->region, v->valuestring, k) : 1;
         if (found <= 0) {
             free(k);
-            return found < 0 ? db_failed(err) : key_pair_not_found(v->valuestring, err);
+            return found < 0 ? ec2_db_failed(err) : key_pair_not_found(v->valuestring, err);
         }
     }
     free(k);
@@ -2369,7 +2352,7 @@ ec2_describe_key_pairs(struct aws_call *call, const cJSON *in, cJSON *out, struc
     int rc = ec2_store_key_pair_each(db, call->region, describe_keys_cb, &c);
     if (rc != 0) {
         cJSON_Delete(c.all);
-        return rc == -2 ? -1 : db_failed(err);
+        return rc == -2 ? -1 : ec2_db_failed(err);
     }
     /* DescribeKeyPairs does not paginate. */
     cJSON_AddItemToObject(out, "KeyPairs", c.all);
@@ -2379,7 +2362,7 @@ ec2_describe_key_pairs(struct aws_call *call, const cJSON *in, cJSON *out, struc
 int
 ec2_delete_key_pair(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     const char *name = str_member(in, "KeyName");
     const char *id = str_member(in, "KeyPairId");
@@ -2392,7 +2375,7 @@ ec2_delete_key_pair(struct aws_call *call, const cJSON *in, cJSON *out, struct a
                    : ec2_store_key_pair_get_by_name(call->app->db, call->region, name, k);
     int rc = 0;
     if (found < 0) {
-        rc = db_failed(err);
+        rc = ec2_db_failed(err);
     } else if (!found && id) {
         /* An unknown id is an error; an unknown name is not (deleting by name is
            idempotent in AWS; not confirmed for ids). */
@@ -2401,7 +2384,7 @@ ec2_delete_key_pair(struct aws_call *call, const cJSON *in, cJSON *out, struct a
         if (found) {
             ec2_tags_drop(call, k->id);
             if (ec2_store_key_pair_delete(call->app->db, k->id) < 0)
-                rc = db_failed(err);
+                rc = ec2_db_failed(err);
             else
                 cJSON_AddStringToObject(out, "KeyPairId", k->id);
         }

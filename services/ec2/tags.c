@@ -17,12 +17,6 @@
 #define TAG_KEY_MAX           128
 #define TAG_VALUE_MAX         256
 
-static int
-db_failed(struct aws_err *err)
-{
-    return aws_err_set(err, AWS_E_INTERNAL_ERROR, "An internal error has occurred");
-}
-
 /* The resource type (as TagDescription.ResourceType names it) of an id's prefix. */
 static const struct {
     const char *prefix;        /* id prefix, without the dash */
@@ -99,7 +93,7 @@ resource_check(struct aws_call *call, const char *id, struct aws_err *err)
                          "The key pair '%s' does not exist", id);
     }
     if (found < 0)
-        db_failed(err);
+        ec2_db_failed(err);
     if (found <= 0)
         return NULL;
     return type;
@@ -146,11 +140,11 @@ ec2_tags_put(struct aws_call *call, const char *resource_id, const char *resourc
         if (tag_check(t, &key, &value, err) < 0)
             return -1;
         if (ec2_store_tag_put(db, call->region, resource_id, resource_type, key, value) < 0)
-            return db_failed(err);
+            return ec2_db_failed(err);
     }
     int n = ec2_store_tag_count(db, resource_id);
     if (n < 0)
-        return db_failed(err);
+        return ec2_db_failed(err);
     /* Wording not confirmed against AWS; the code is the one the EC2 error list names. */
     if (n > TAGS_MAX_PER_RESOURCE)
         return aws_err_setx(err, 400, "TagLimitExceeded", true,
@@ -271,7 +265,7 @@ ec2_delete_tags(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_e
            (even "") deletes only that value (DeleteTags API reference). */
         if (!tags) {
             if (ec2_store_tag_delete_all(db, r->valuestring) < 0)
-                return db_failed(err);
+                return ec2_db_failed(err);
             continue;
         }
         const cJSON *t;
@@ -283,7 +277,7 @@ ec2_delete_tags(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_e
                 continue;
             if (ec2_store_tag_delete(db, r->valuestring, k->valuestring,
                                      cJSON_IsString(v) ? v->valuestring : NULL) < 0)
-                return db_failed(err);
+                return ec2_db_failed(err);
         }
     }
     return 0;
@@ -336,7 +330,7 @@ ec2_describe_tags(struct aws_call *call, const cJSON *in, cJSON *out, struct aws
     int rc = ec2_store_tag_each(call->app->db, call->region, describe_tags_cb, &c);
     if (rc != 0) {
         cJSON_Delete(c.all);
-        return rc == -2 ? -1 : db_failed(err);
+        return rc == -2 ? -1 : ec2_db_failed(err);
     }
     /* "This value can be between 5 and 1000." (DescribeTags MaxResults). */
     return ec2_paginate(c.all, in, out, "Tags", 5, 1000, err);

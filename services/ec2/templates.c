@@ -24,21 +24,6 @@ call_db(struct aws_call *call)
     return call->app->db;
 }
 
-static int
-db_fail(struct aws_err *err)
-{
-    return aws_err_set(err, AWS_E_INTERNAL_ERROR, "The state database failed; see the log.");
-}
-
-static int
-dry_run(const cJSON *in, struct aws_err *err)
-{
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "DryRun")))
-        return aws_err_setx(err, 412, "DryRunOperation", true,
-                            "Request would have succeeded, but DryRun flag is set.");
-    return 0;
-}
-
 static const char *
 get_string(const cJSON *in, const char *member)
 {
@@ -143,7 +128,7 @@ find_template(struct aws_call *call, const char *id, const char *name, struct ec
         found = ec2_store_lt_get_by_name(call_db(call), call->region, name, out);
     }
     if (found < 0)
-        return db_fail(err);
+        return ec2_db_failed(err);
     if (!found)
         return id ? id_not_found(err, id) : name_not_found(err, name);
     return 0;
@@ -154,7 +139,7 @@ latest_version(struct aws_call *call, const struct ec2_lt_row *lt, struct aws_er
 {
     int64_t v = 0;
     if (ec2_store_ltv_latest(call_db(call), lt->id, &v) < 0)
-        return db_fail(err);
+        return ec2_db_failed(err);
     return v;
 }
 
@@ -189,7 +174,7 @@ select_version(struct aws_call *call, const struct ec2_lt_row *lt, const char *s
     struct ec2_ltv_row row;
     int found = ec2_store_ltv_get(call_db(call), lt->id, v, &row);
     if (found < 0)
-        return db_fail(err);
+        return ec2_db_failed(err);
     if (!found) {
         char text[24];
         snprintf(text, sizeof(text), "%lld", (long long)v);
@@ -255,7 +240,7 @@ put_version(struct aws_call *call, const struct ec2_lt_row *lt, int64_t version,
     row->created_ms = call->now_ms;
     if (ec2_store_ltv_put(call_db(call), row) < 0) {
         ec2_store_ltv_release(row);
-        return db_fail(err);
+        return ec2_db_failed(err);
     }
     return 0;
 }
@@ -265,7 +250,7 @@ put_version(struct aws_call *call, const struct ec2_lt_row *lt, int64_t version,
 int
 ec2_create_launch_template(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     const char *name = get_string(in, "LaunchTemplateName");
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(in, "LaunchTemplateData");
@@ -283,7 +268,7 @@ ec2_create_launch_template(struct aws_call *call, const cJSON *in, cJSON *out, s
     struct ec2_lt_row lt;
     int found = ec2_store_lt_get_by_name(call_db(call), call->region, name, &lt);
     if (found < 0)
-        return db_fail(err);
+        return ec2_db_failed(err);
     if (found)
         /* "Launch template name already in use." (hashicorp/packer#7817). */
         return aws_err_setx(err, 400, "InvalidLaunchTemplateName.AlreadyExistsException", true,
@@ -298,7 +283,7 @@ ec2_create_launch_template(struct aws_call *call, const cJSON *in, cJSON *out, s
     created_by(call, lt.created_by, sizeof(lt.created_by));
     lt.created_ms = call->now_ms;
     if (ec2_store_lt_put(call_db(call), &lt) < 0)
-        return db_fail(err);
+        return ec2_db_failed(err);
     struct ec2_ltv_row v;
     if (put_version(call, &lt, 1, get_string(in, "VersionDescription"), data, &v, err) < 0)
         return -1;
@@ -316,7 +301,7 @@ int
 ec2_create_launch_template_version(struct aws_call *call, const cJSON *in, cJSON *out,
                                    struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     struct ec2_lt_row lt;
     if (find_template(call, get_string(in, "LaunchTemplateId"),
@@ -339,7 +324,7 @@ ec2_create_launch_template_version(struct aws_call *call, const cJSON *in, cJSON
         struct ec2_ltv_row base;
         int found = ec2_store_ltv_get(call_db(call), lt.id, sv, &base);
         if (found <= 0)
-            return db_fail(err);
+            return ec2_db_failed(err);
         merged = cJSON_Parse(base.data);
         ec2_store_ltv_release(&base);
         if (!cJSON_IsObject(merged)) {
@@ -364,7 +349,7 @@ ec2_create_launch_template_version(struct aws_call *call, const cJSON *in, cJSON
         return -1;
     if (ec2_store_lt_update(call_db(call), &lt) < 0) {
         ec2_store_ltv_release(&v);
-        return db_fail(err);
+        return ec2_db_failed(err);
     }
     cJSON_AddItemToObject(out, "LaunchTemplateVersion", ltv_item(&lt, &v));
     ec2_store_ltv_release(&v);
@@ -423,7 +408,7 @@ int
 ec2_describe_launch_templates(struct aws_call *call, const cJSON *in, cJSON *out,
                               struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(in, "LaunchTemplateIds");
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(in, "LaunchTemplateNames");
@@ -438,7 +423,7 @@ ec2_describe_launch_templates(struct aws_call *call, const cJSON *in, cJSON *out
         struct ec2_lt_row lt;
         int found = ec2_store_lt_get(call_db(call), call->region, v->valuestring, &lt);
         if (found < 0)
-            return db_fail(err);
+            return ec2_db_failed(err);
         if (!found)
             return id_not_found(err, v->valuestring);
     }
@@ -449,7 +434,7 @@ ec2_describe_launch_templates(struct aws_call *call, const cJSON *in, cJSON *out
         struct ec2_lt_row lt;
         int found = ec2_store_lt_get_by_name(call_db(call), call->region, v->valuestring, &lt);
         if (found < 0)
-            return db_fail(err);
+            return ec2_db_failed(err);
         if (!found)
             /* DescribeLaunchTemplates' own wording (asserted in getmoto/moto's tests, and
                quoted from AWS in floci-io/floci#3246). */
@@ -468,7 +453,7 @@ ec2_describe_launch_templates(struct aws_call *call, const cJSON *in, cJSON *out
     aws_err_clear(err);
     if (ec2_store_lts_each(call_db(call), call->region, describe_lt_one, &c) < 0) {
         cJSON_Delete(c.all);
-        return err->code ? -1 : db_fail(err);
+        return err->code ? -1 : ec2_db_failed(err);
     }
     return ec2_paginate(c.all, in, out, "LaunchTemplates", 1, 200, err);
 }
@@ -568,7 +553,7 @@ describe_versions_of(struct describe_ltv_ctx *c, const struct ec2_lt_row *lt, co
     free(c->wanted);
     c->wanted = NULL;
     if (rc < 0)
-        return c->err->code ? -1 : db_fail(c->err);
+        return c->err->code ? -1 : ec2_db_failed(c->err);
     return 0;
 }
 
@@ -594,7 +579,7 @@ int
 ec2_describe_launch_template_versions(struct aws_call *call, const cJSON *in, cJSON *out,
                                       struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     const char *id = get_string(in, "LaunchTemplateId");
     const char *name = get_string(in, "LaunchTemplateName");
@@ -623,7 +608,7 @@ ec2_describe_launch_template_versions(struct aws_call *call, const cJSON *in, cJ
            versions in your account, you must omit this parameter" (LaunchTemplateId). */
         struct all_lts a = { 0 };
         if (ec2_store_lts_each(call_db(call), call->region, collect_lt, &a) < 0)
-            rc = db_fail(err);
+            rc = ec2_db_failed(err);
         for (size_t i = 0; rc == 0 && i < a.n; i++)
             rc = describe_versions_of(&c, &a.v[i], versions, false);
         free(a.v);
@@ -640,7 +625,7 @@ ec2_describe_launch_template_versions(struct aws_call *call, const cJSON *in, cJ
 int
 ec2_modify_launch_template(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     struct ec2_lt_row lt;
     if (find_template(call, get_string(in, "LaunchTemplateId"),
@@ -655,7 +640,7 @@ ec2_modify_launch_template(struct aws_call *call, const cJSON *in, cJSON *out, s
             return -1;
         lt.default_ver = v;
         if (ec2_store_lt_update(call_db(call), &lt) < 0)
-            return db_fail(err);
+            return ec2_db_failed(err);
     }
     int64_t latest = latest_version(call, &lt, err);
     if (latest < 0)
@@ -669,7 +654,7 @@ ec2_modify_launch_template(struct aws_call *call, const cJSON *in, cJSON *out, s
 int
 ec2_delete_launch_template(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     struct ec2_lt_row lt;
     if (find_template(call, get_string(in, "LaunchTemplateId"),
@@ -681,7 +666,7 @@ ec2_delete_launch_template(struct aws_call *call, const cJSON *in, cJSON *out, s
     cJSON *item = lt_item(call, &lt, latest);
     if (ec2_store_lt_delete(call_db(call), lt.id) < 0) {
         cJSON_Delete(item);
-        return db_fail(err);
+        return ec2_db_failed(err);
     }
     ec2_tags_drop(call, lt.id);
     cJSON_AddItemToObject(out, "LaunchTemplate", item);
@@ -711,7 +696,7 @@ int
 ec2_delete_launch_template_versions(struct aws_call *call, const cJSON *in, cJSON *out,
                                     struct aws_err *err)
 {
-    if (dry_run(in, err) < 0)
+    if (ec2_dry_run(in, err) < 0)
         return -1;
     struct ec2_lt_row lt;
     if (find_template(call, get_string(in, "LaunchTemplateId"),
@@ -745,7 +730,7 @@ ec2_delete_launch_template_versions(struct aws_call *call, const cJSON *in, cJSO
         }
         int gone = ec2_store_ltv_delete(call_db(call), lt.id, num);
         if (gone < 0)
-            return db_fail(err);
+            return ec2_db_failed(err);
         if (gone)
             add_version_result(ok, &lt, num, true, NULL, NULL);
         else
@@ -785,7 +770,7 @@ ec2_launch_template_resolve(struct aws_call *call, const cJSON *spec, cJSON **da
     struct ec2_ltv_row v;
     int found = ec2_store_ltv_get(call_db(call), lt.id, version, &v);
     if (found <= 0)
-        return db_fail(err);
+        return ec2_db_failed(err);
     cJSON *tree = cJSON_Parse(v.data);
     ec2_store_ltv_release(&v);
     if (!cJSON_IsObject(tree)) {
