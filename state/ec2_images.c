@@ -84,6 +84,34 @@ ec2_store_image_release(struct ec2_image_row *r)
     r->boot_script = NULL;
 }
 
+/*
+ * Steps st to its end, reading each row with `read` into a growing array of elem-sized
+ * elements, returned with its count in *n (the caller frees it). The rows are all read
+ * before any callback of the caller runs: a callback may call back into the store, and one
+ * cached statement cannot be stepped by two loops at once. *ret is 0, or -1 logged as `what`
+ * (the rows read so far are still returned).
+ */
+static void *
+collect_rows(struct db *db, sqlite3_stmt *st, size_t elem, void (*read)(sqlite3_stmt *, void *),
+             size_t *n, int *ret, const char *what)
+{
+    size_t alloc = 0;
+    int rc;
+    char *rows = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == alloc) {
+            alloc = alloc ? alloc * 2 : 16;
+            rows = xrealloc(rows, alloc * elem);
+        }
+        read(st, rows + *n * elem);
+        (*n)++;
+    }
+    sqlite3_reset(st);
+    *ret = rc == SQLITE_DONE ? 0 : db_error(db, what);
+    return rows;
+}
+
 static void
 image_from_row(sqlite3_stmt *st, struct ec2_image_row *r)
 {
@@ -108,6 +136,12 @@ image_from_row(sqlite3_stmt *st, struct ec2_image_row *r)
     col_copy(st, 17, r->source_instance_id, sizeof(r->source_instance_id));
     r->builtin = sqlite3_column_int(st, 18) != 0;
     r->created_ms = sqlite3_column_int64(st, 19);
+}
+
+static void
+read_image(sqlite3_stmt *st, void *row)
+{
+    image_from_row(st, row);
 }
 
 int
@@ -192,10 +226,6 @@ ec2_store_image_deregister(struct db *db, const char *id, int64_t ms)
     return step_done(db, st, "deregister ec2 image");
 }
 
-/*
- * The rows are read into memory before any callback runs: a callback may call back into
- * the store, and one cached statement cannot be stepped by two loops at once.
- */
 int
 ec2_store_images_each(struct db *db, const char *region, ec2_store_image_fn *fn, void *arg)
 {
@@ -203,18 +233,10 @@ ec2_store_images_each(struct db *db, const char *region, ec2_store_image_fn *fn,
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, region, -1, SQLITE_TRANSIENT);
-    struct ec2_image_row *rows = NULL;
-    size_t n = 0, alloc = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == alloc) {
-            alloc = alloc ? alloc * 2 : 16;
-            rows = xrealloc(rows, alloc * sizeof(*rows));
-        }
-        image_from_row(st, &rows[n++]);
-    }
-    sqlite3_reset(st);
-    int ret = rc == SQLITE_DONE ? 0 : db_error(db, "list ec2 images");
+    size_t n;
+    int ret;
+    struct ec2_image_row *rows =
+            collect_rows(db, st, sizeof(*rows), read_image, &n, &ret, "list ec2 images");
     for (size_t i = 0; i < n; i++) {
         if (ret == 0 && fn(arg, &rows[i]) < 0)
             ret = -1;
@@ -251,6 +273,12 @@ lt_from_row(sqlite3_stmt *st, struct ec2_lt_row *r)
     r->next_ver = sqlite3_column_int64(st, 4);
     col_copy(st, 5, r->created_by, sizeof(r->created_by));
     r->created_ms = sqlite3_column_int64(st, 6);
+}
+
+static void
+read_lt(sqlite3_stmt *st, void *row)
+{
+    lt_from_row(st, row);
 }
 
 int
@@ -331,18 +359,10 @@ ec2_store_lts_each(struct db *db, const char *region, ec2_store_lt_fn *fn, void 
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, region, -1, SQLITE_TRANSIENT);
-    struct ec2_lt_row *rows = NULL;
-    size_t n = 0, alloc = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == alloc) {
-            alloc = alloc ? alloc * 2 : 16;
-            rows = xrealloc(rows, alloc * sizeof(*rows));
-        }
-        lt_from_row(st, &rows[n++]);
-    }
-    sqlite3_reset(st);
-    int ret = rc == SQLITE_DONE ? 0 : db_error(db, "list ec2 launch templates");
+    size_t n;
+    int ret;
+    struct ec2_lt_row *rows =
+            collect_rows(db, st, sizeof(*rows), read_lt, &n, &ret, "list ec2 launch templates");
     for (size_t i = 0; i < n && ret == 0; i++)
         if (fn(arg, &rows[i]) < 0)
             ret = -1;
@@ -388,6 +408,12 @@ ltv_from_row(sqlite3_stmt *st, struct ec2_ltv_row *r)
         r->data = xstrdup("{}");
     col_copy(st, 4, r->created_by, sizeof(r->created_by));
     r->created_ms = sqlite3_column_int64(st, 5);
+}
+
+static void
+read_ltv(sqlite3_stmt *st, void *row)
+{
+    ltv_from_row(st, row);
 }
 
 int
@@ -462,18 +488,10 @@ ec2_store_ltvs_each(struct db *db, const char *template_id, ec2_store_ltv_fn *fn
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, template_id, -1, SQLITE_TRANSIENT);
-    struct ec2_ltv_row *rows = NULL;
-    size_t n = 0, alloc = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == alloc) {
-            alloc = alloc ? alloc * 2 : 16;
-            rows = xrealloc(rows, alloc * sizeof(*rows));
-        }
-        ltv_from_row(st, &rows[n++]);
-    }
-    sqlite3_reset(st);
-    int ret = rc == SQLITE_DONE ? 0 : db_error(db, "list ec2 launch template versions");
+    size_t n;
+    int ret;
+    struct ec2_ltv_row *rows = collect_rows(db, st, sizeof(*rows), read_ltv, &n, &ret,
+                                            "list ec2 launch template versions");
     for (size_t i = 0; i < n; i++) {
         if (ret == 0 && fn(arg, &rows[i]) < 0)
             ret = -1;
