@@ -187,6 +187,12 @@ exec(struct db *db, const char *sql, const char *what)
     return 0;
 }
 
+uint64_t
+db_changes(struct db *db)
+{
+    return (uint64_t)sqlite3_total_changes64(db->conn);
+}
+
 int
 db_schema_version(struct db *db)
 {

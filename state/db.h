@@ -29,6 +29,13 @@ void db_rollback(struct db *db);
  * (foreign keys are switched off for it); -1 on failure (logged), nothing deleted.
  */
 int db_reset(struct db *db);
+/*
+ * A count that grows with every row any statement of this connection inserts, updates or
+ * deletes (committed or not): two equal readings mean nothing was written in between, so
+ * whatever was derived from the state at the first is still good (rolled-back writes only
+ * make a reading differ needlessly). For caches of rendered answers.
+ */
+uint64_t db_changes(struct db *db);
 /* The schema version (PRAGMA user_version) after migrations. */
 int db_schema_version(struct db *db);
 /* The number of migrations compiled in (the version a fresh database reaches). */

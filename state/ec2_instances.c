@@ -51,8 +51,14 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
 static void
 col_copy(sqlite3_stmt *st, int i, char *out, size_t outsz)
 {
+    /* memcpy, not snprintf: this runs for every column of every row a describe reads. */
     const unsigned char *s = sqlite3_column_text(st, i);
-    snprintf(out, outsz, "%s", s ? (const char *)s : "");
+    size_t n = s ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (n >= outsz)
+        n = outsz - 1;
+    if (n)
+        memcpy(out, s, n);
+    out[n] = '\0';
 }
 
 static char *
@@ -287,6 +293,39 @@ ec2_store_walk_instances(struct db *db, const char *region, ec2_instance_walk_fn
     else
         sqlite3_bind_null(st, 1);
     return walk(db, st, fn, arg);
+}
+
+int
+ec2_store_walk_instance_keys(struct db *db, const char *region, ec2_instance_key_fn *fn,
+                             void *arg)
+{
+    static const char sql[] = "SELECT id, reservation_id FROM ec2_instances "
+                              "WHERE region = ?1 ORDER BY rowid";
+    struct key {
+        char id[32];             /* instance id */
+        char reservation_id[32]; /* its reservation */
+    } *keys = NULL;
+    size_t n = 0, alloc = 0;
+    sqlite3_stmt *st = db_stmt(db, sql);
+    if (!st)
+        return -1;
+    bind_text(st, 1, region);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == alloc) {
+            alloc = alloc ? 2 * alloc : 64;
+            keys = xrealloc(keys, alloc * sizeof(*keys));
+        }
+        col_copy(st, 0, keys[n].id, sizeof(keys[n].id));
+        col_copy(st, 1, keys[n].reservation_id, sizeof(keys[n].reservation_id));
+        n++;
+    }
+    sqlite3_reset(st);
+    int ret = rc == SQLITE_DONE ? 0 : db_error(db, "walk instance keys");
+    for (size_t i = 0; i < n && ret == 0; i++)
+        ret = fn(arg, keys[i].id, keys[i].reservation_id);
+    free(keys);
+    return ret;
 }
 
 int

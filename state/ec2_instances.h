@@ -73,6 +73,14 @@ int ec2_store_get_instance(struct db *db, const char *region, const char *id,
 typedef int ec2_instance_walk_fn(void *arg, const struct ec2_instance_rec *r);
 int ec2_store_walk_instances(struct db *db, const char *region, ec2_instance_walk_fn *fn,
                              void *arg);
+/*
+ * Calls fn with the id and reservation id of every instance of `region`, in launch order:
+ * the cheap walk for a caller that already holds what it needs of most rows (DescribeInstances'
+ * rendered items). Rows are collected first, so fn may use the store. fn as above.
+ */
+typedef int ec2_instance_key_fn(void *arg, const char *id, const char *reservation_id);
+int ec2_store_walk_instance_keys(struct db *db, const char *region, ec2_instance_key_fn *fn,
+                                 void *arg);
 /* Same, restricted to one reservation. */
 int ec2_store_walk_reservation(struct db *db, const char *reservation_id, ec2_instance_walk_fn *fn,
                                void *arg);
@@ -83,7 +91,8 @@ int ec2_store_count_active(struct db *db, const char *region, int *count);
 /* The earliest terminated_ms among terminated instances: 1 (filled), 0 none, -1. */
 int ec2_store_first_terminated(struct db *db, int64_t *ms);
 
-/* Faults: kind "kill", "hang", "az-down"; target an instance id or a zone name. */
+/* Faults: kind "kill", "hang", "health-fail", "az-down"; target an instance id or a zone
+   name. */
 int ec2_store_put_fault(struct db *db, const char *kind, const char *target, int64_t now_ms);
 /* Deletes matching faults; NULL kind or target matches any. */
 int ec2_store_delete_faults(struct db *db, const char *kind, const char *target);

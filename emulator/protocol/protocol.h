@@ -100,6 +100,19 @@ extern const struct protocol proto_restxml;
 /* The protocol implementation for a model's metadata.protocol, or NULL. */
 const struct protocol *protocol_for(const char *name);
 
+/*
+ * Renders `node`, a value of structure shape `shape_name` in service `service`'s model, as
+ * the service's protocol writes the members of such a value, and returns it as an opaque
+ * string (owned by the caller; *len gets its length). A handler may keep it and later place
+ * it in an output tree as a cJSON raw node (cJSON_CreateRaw) where a value of that shape
+ * belongs: the encoder writes it verbatim there. This lets a handler reuse the rendering of
+ * an item that has not changed (DescribeInstances: most of an answer's time was building
+ * and encoding trees of unchanged instances). NULL for a protocol without the ability
+ * (json, rest-xml) or an unknown shape.
+ */
+char *protocol_prerender(const char *service, const char *shape_name, const cJSON *node,
+                         size_t *len);
+
 /* ---- shared helpers (protocol/shared.c) ---- */
 
 /* Formats ms since the epoch as ISO 8601 UTC with milliseconds: 2026-11-28T10:00:00.000Z */

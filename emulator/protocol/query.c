@@ -753,6 +753,13 @@ write_value(struct buf *b, const struct model *m, const cJSON *ref, const cJSON 
 {
     switch (shape_type(shape)) {
     case ST_STRUCT:
+        if (cJSON_IsRaw(v) && v->valuestring) {
+            /* Members rendered earlier by protocol_prerender(). */
+            open_tag(b, name);
+            buf_adds(b, v->valuestring);
+            close_tag(b, name);
+            return;
+        }
         if (!cJSON_IsObject(v))
             return;
         open_tag(b, name);

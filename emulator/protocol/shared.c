@@ -394,3 +394,25 @@ protocol_for(const char *name)
             return all[i];
     return NULL;
 }
+
+char *
+protocol_prerender(const char *service, const char *shape_name, const cJSON *node, size_t *len)
+{
+    const struct model *m = model_get(service);
+    const cJSON *shape = m ? model_shape(m, shape_name) : NULL;
+    const char *proto = m ? model_protocol(m) : NULL;
+    *len = 0;
+    if (!shape || !proto)
+        return NULL;
+    enum qflat_flavor fl;
+    if (strcmp(proto, "ec2") == 0)
+        fl = QFLAT_EC2;
+    else if (strcmp(proto, "query") == 0)
+        fl = QFLAT_QUERY;
+    else
+        return NULL;
+    struct buf b = BUF_INIT;
+    qflat_xml_members(&b, m, shape, node, fl);
+    *len = b.len;
+    return buf_detach(&b, NULL);
+}

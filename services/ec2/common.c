@@ -267,7 +267,8 @@ ec2_paginate(cJSON *all, const cJSON *in, cJSON *out, const char *member, int mi
 
     cJSON *page = cJSON_AddArrayToObject(out, member);
     size_t i = 0, taken = 0;
-    while (cJSON_GetArraySize(all) > 0 && taken < limit) {
+    /* all->child, not cJSON_GetArraySize(): that counts the list on every turn. */
+    while (all->child && taken < limit) {
         cJSON *el = cJSON_DetachItemFromArray(all, 0);
         if (i++ < offset) {
             cJSON_Delete(el);

@@ -160,24 +160,40 @@ ec2_instance_state_name(int code)
 
 /* ---- the runtime: what lives beside the rows (the exit handler, timers) ---- */
 
+/* DescribeInstances' Instance items as rendered, by instance id (item_cache_*). */
+struct item_cache_slot {
+    char id[32]; /* instance id; "" for an empty slot */
+    char *raw;   /* its Instance item, rendered; owned */
+};
+
+struct item_cache {
+    uint64_t changes;              /* db_changes() when the entries were rendered */
+    struct item_cache_slot *slots; /* open addressing, cap slots (a power of two) */
+    size_t cap;                    /* slots allocated */
+    size_t n;                      /* slots used */
+};
+
 /*
  * One fogbank runs one app, so the hooks keep what they need here. runtime_attach() binds
  * it to an app (and re-binds when a unit test makes a new one).
  */
 static struct {
-    struct app *app;       /* the app the exit handler and timers work for */
-    struct sup *sup;       /* the supervisor whose exit handler is ours */
-    int in_call;           /* > 0: a transaction of ours is open: an exit reported while we call
+    struct app *app;         /* the app the exit handler and timers work for */
+    struct sup *sup;         /* the supervisor whose exit handler is ours */
+    int in_call;             /* > 0: a transaction of ours is open: an exit reported while we call
                               the supervisor is applied within it */
-    bool ignore_exits;     /* reset or shutdown in progress: exits change nothing */
-    uint64_t expiry_timer; /* vclock timer deleting terminated instances; 0 when none */
-    uv_timer_t boot_timer; /* boots at start, once the server listens (its port is known) */
-    bool boot_timer_init;  /* boot_timer is initialised and must be closed */
-    uint64_t launch_timer; /* vclock timer running the queued launches; 0 when none */
-    char (*launch)[32];    /* ids of instances to boot on the next loop pass, in call order */
-    size_t n_launch;       /* queued ids */
-    size_t launch_alloc;   /* ids allocated */
+    bool ignore_exits;       /* reset or shutdown in progress: exits change nothing */
+    uint64_t expiry_timer;   /* vclock timer deleting terminated instances; 0 when none */
+    uv_timer_t boot_timer;   /* boots at start, once the server listens (its port is known) */
+    bool boot_timer_init;    /* boot_timer is initialised and must be closed */
+    uint64_t launch_timer;   /* vclock timer running the queued launches; 0 when none */
+    char (*launch)[32];      /* ids of instances to boot on the next loop pass, in call order */
+    size_t n_launch;         /* queued ids */
+    size_t launch_alloc;     /* ids allocated */
+    struct item_cache items; /* DescribeInstances' rendered items (item_cache_*) */
 } rt;
+
+static void item_cache_clear(void);
 
 static void on_instance_exit(void *arg, const char *id, int status);
 
@@ -196,6 +212,7 @@ runtime_attach(struct app *app)
         free(rt.launch);
         rt.launch = NULL;
         rt.n_launch = rt.launch_alloc = 0;
+        item_cache_clear();
     }
     if (app->sup && rt.sup != app->sup) {
         sup_set_exit_handler(app->sup, on_instance_exit, app);
@@ -951,6 +968,101 @@ instance_item(struct aws_call *call, const struct ec2_instance_rec *r)
     return item;
 }
 
+/* ---- the rendered items of DescribeInstances ---- */
+
+/*
+ * Waiters and dashboards ask DescribeInstances again and again while nothing changes, and
+ * building and encoding an Instance tree is most of the answer's time, so each item is kept
+ * as rendered by protocol_prerender(). The whole cache is good while db_changes() reads
+ * what it read when the items were rendered: any write to the state (an instance, a tag,
+ * anything) empties it, so nothing can go stale through a path that forgot to say so.
+ */
+static void
+item_cache_clear(void)
+{
+    for (size_t i = 0; i < rt.items.cap; i++)
+        free(rt.items.slots[i].raw);
+    free(rt.items.slots);
+    memset(&rt.items, 0, sizeof(rt.items));
+}
+
+static size_t
+item_cache_slot(const char *id)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    size_t i = (size_t)h & (rt.items.cap - 1);
+    while (rt.items.slots[i].id[0] && strcmp(rt.items.slots[i].id, id) != 0)
+        i = (i + 1) & (rt.items.cap - 1);
+    return i;
+}
+
+/* Empties the cache if the state was written since it was filled, and makes room for one
+   more entry. */
+static void
+item_cache_prepare(struct aws_call *call)
+{
+    uint64_t changes = db_changes(call->app->db);
+    if (rt.items.changes != changes) {
+        item_cache_clear();
+        rt.items.changes = changes;
+    }
+    if (2 * (rt.items.n + 1) > rt.items.cap) {
+        struct item_cache old = rt.items;
+        rt.items.cap = old.cap ? 2 * old.cap : 256;
+        rt.items.slots = xcalloc(rt.items.cap, sizeof(*rt.items.slots));
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.slots[i].id[0])
+                rt.items.slots[item_cache_slot(old.slots[i].id)] = old.slots[i];
+        free(old.slots);
+    }
+}
+
+/* The rendered item of instance id if it is cached (borrowed until the next write to the
+   state), else NULL. */
+static const char *
+item_cache_find(struct aws_call *call, const char *id)
+{
+    item_cache_prepare(call);
+    struct item_cache_slot *slot = &rt.items.slots[item_cache_slot(id)];
+    return slot->id[0] ? slot->raw : NULL;
+}
+
+/* The rendered item of r: from the cache, or rendered now and kept. Borrowed until the next
+   write to the state; NULL when the protocol cannot pre-render. */
+static const char *
+item_cache_get(struct aws_call *call, const struct ec2_instance_rec *r)
+{
+    const char *raw = item_cache_find(call, r->id);
+    if (raw)
+        return raw;
+    cJSON *item = instance_item(call, r);
+    size_t len;
+    char *fresh = protocol_prerender(call->service, "Instance", item, &len);
+    cJSON_Delete(item);
+    if (!fresh)
+        return NULL;
+    struct item_cache_slot *slot = &rt.items.slots[item_cache_slot(r->id)];
+    snprintf(slot->id, sizeof(slot->id), "%s", r->id);
+    slot->raw = fresh;
+    rt.items.n++;
+    return fresh;
+}
+
+/* A raw node borrowing s (not freed with the node): the encoder writes s verbatim. */
+static cJSON *
+raw_ref(const char *s)
+{
+    cJSON *node = cJSON_CreateRaw("");
+    if (!node)
+        die("out of memory");
+    cJSON_free(node->valuestring);
+    node->valuestring = (char *)s;
+    node->type |= cJSON_IsReference;
+    return node;
+}
+
 /* ---- ids in requests ---- */
 
 static int
@@ -1644,7 +1756,8 @@ struct describe_walk {
     const cJSON *ids;      /* InstanceIds, or NULL */
     const cJSON *filters;  /* Filters, or NULL */
     bool *seen;            /* per id of ids: found */
-    cJSON *all;            /* matching items, each with ReservationId/OwnerId added */
+    cJSON *all;            /* matching items: status items, or {ReservationId, Item} with
+                              Item an Instance tree or its rendering (a raw node) */
     struct aws_err *err;   /* for a bad filter */
     bool status;           /* DescribeInstanceStatus: the status items instead */
     bool include_all;      /* DescribeInstanceStatus' IncludeAllInstances */
@@ -1676,6 +1789,43 @@ static const struct ec2_filter_def status_filters[] = {
     { "system-status.status", "SystemStatus.Status" },
 };
 
+/* {ReservationId, Item}: Item is the rendering `raw` when there is one, else r's tree. */
+static cJSON *
+describe_entry(struct aws_call *call, const char *reservation_id, const char *raw,
+               const struct ec2_instance_rec *r)
+{
+    cJSON *entry = cJSON_CreateObject();
+    cJSON_AddStringToObject(entry, "ReservationId", reservation_id);
+    cJSON_AddItemToObject(entry, "Item", raw ? raw_ref(raw) : instance_item(call, r));
+    return entry;
+}
+
+/* DescribeInstances without filters: a rendered item needs no row, only its key. */
+static int
+describe_key_visit(void *arg, const char *id, const char *reservation_id)
+{
+    struct describe_walk *w = arg;
+    if (w->ids) {
+        int k = id_index(w->ids, id);
+        if (k < 0)
+            return 0;
+        w->seen[k] = true;
+    }
+    const char *raw = item_cache_find(w->call, id);
+    if (raw) {
+        cJSON_AddItemToArray(w->all, describe_entry(w->call, reservation_id, raw, NULL));
+        return 0;
+    }
+    struct ec2_instance_rec r;
+    ec2_instance_rec_init(&r);
+    int found = ec2_store_get_instance(w->call->app->db, w->call->region, id, &r);
+    if (found == 1)
+        cJSON_AddItemToArray(
+                w->all, describe_entry(w->call, reservation_id, item_cache_get(w->call, &r), &r));
+    ec2_instance_rec_release(&r);
+    return found < 0 ? -1 : 0;
+}
+
 static int
 describe_visit(void *arg, const struct ec2_instance_rec *r)
 {
@@ -1696,11 +1846,19 @@ describe_visit(void *arg, const struct ec2_instance_rec *r)
         item = status_item(w->call, r);
         m = ec2_filter_match(status_filters, ARRAY_SIZE(status_filters), w->filters, item, w->err);
     } else {
-        item = instance_item(w->call, r);
-        cJSON_AddStringToObject(item, "ReservationId", r->reservation_id);
-        cJSON_AddStringToObject(item, "OwnerId", w->call->account_id);
-        m = ec2_filter_match(instance_filters, ARRAY_SIZE(instance_filters), w->filters, item,
-                             w->err);
+        item = NULL;
+        m = 1;
+        if (w->filters) {
+            item = instance_item(w->call, r);
+            cJSON_AddStringToObject(item, "ReservationId", r->reservation_id);
+            cJSON_AddStringToObject(item, "OwnerId", w->call->account_id);
+            m = ec2_filter_match(instance_filters, ARRAY_SIZE(instance_filters), w->filters, item,
+                                 w->err);
+        }
+        if (m == 1) {
+            cJSON_Delete(item);
+            item = describe_entry(w->call, r->reservation_id, item_cache_get(w->call, r), r);
+        }
     }
     if (m == 1)
         cJSON_AddItemToArray(w->all, item);
@@ -1733,7 +1891,10 @@ describe(struct aws_call *call, const cJSON *in, bool status, cJSON *page, struc
         .status = status,
         .include_all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "IncludeAllInstances")),
     };
-    int rc = ec2_store_walk_instances(call->app->db, call->region, describe_visit, &w);
+    int rc = !status && !w.filters
+                     ? ec2_store_walk_instance_keys(call->app->db, call->region, describe_key_visit,
+                                                    &w)
+                     : ec2_store_walk_instances(call->app->db, call->region, describe_visit, &w);
     if (rc < 0 && !err->code)
         aws_err_set(err, AWS_E_INTERNAL_ERROR, "The state database failed.");
     if (rc == 0 && ids) {
@@ -1792,9 +1953,9 @@ ec2_describe_instances(struct aws_call *call, const cJSON *in, cJSON *out, struc
             cJSON_AddArrayToObject(cur, "Instances");
             cJSON_AddItemToArray(reservations, cur);
         }
-        cJSON_DeleteItemFromObjectCaseSensitive(item, "ReservationId");
-        cJSON_DeleteItemFromObjectCaseSensitive(item, "OwnerId");
-        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(cur, "Instances"), item);
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(cur, "Instances"),
+                             cJSON_DetachItemFromObjectCaseSensitive(item, "Item"));
+        cJSON_Delete(item);
     }
     move_token(page, out);
     cJSON_Delete(page);
@@ -2260,6 +2421,7 @@ ec2_instances_stop(struct app *app)
        next start boots the running ones again (and the pending ones, whose boots are
        forgotten here). */
     launch_cancel(app);
+    item_cache_clear();
     rt.ignore_exits = true;
     ec2_store_walk_instances(app->db, NULL, kill_visit, app);
     if (rt.expiry_timer && app->clock)

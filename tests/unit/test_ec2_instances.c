@@ -1203,6 +1203,59 @@ test_reset_and_stop_cancel_pending_boots(void **state)
     assert_state(f, id, "running");
 }
 
+/* The body of a DescribeInstances answer with its request id blanked, into out. */
+static void
+describe_body(struct fixture *f, const char *extra, struct buf *out)
+{
+    struct http_resp resp;
+    ec2(f, &resp, "Action=DescribeInstances%s", extra);
+    assert_ok(&resp);
+    buf_reset(out);
+    const char *p = resp.body.data, *open = strstr(p, "<requestId>");
+    const char *close = open ? strstr(open, "</requestId>") : NULL;
+    assert_non_null(close);
+    buf_add(out, p, (size_t)(open - p));
+    buf_adds(out, close);
+    http_resp_release(&resp);
+}
+
+static void
+test_describe_instances_rendered_items_follow_every_change(void **state)
+{
+    struct fixture *f = *state;
+    struct http_resp resp;
+    char ids[2][32];
+    run_n(f, 2, NULL, ids);
+    struct buf first = BUF_INIT, again = BUF_INIT;
+    describe_body(f, "", &first);
+    describe_body(f, "", &again);
+    assert_string_equal(first.data, again.data);
+    /* A filter takes the row path; the same instances answer the same bytes. */
+    describe_body(f, "&Filter.1.Name=instance-state-name&Filter.1.Value.1=running", &again);
+    assert_string_equal(first.data, again.data);
+
+    /* A tag, a state change and a terminate each show in the next answer. */
+    ec2(f, &resp, "Action=CreateTags&ResourceId.1=%s&Tag.1.Key=Name&Tag.1.Value=web", ids[0]);
+    assert_ok(&resp);
+    http_resp_release(&resp);
+    describe_body(f, "", &again);
+    assert_non_null(strstr(again.data, "<key>Name</key><value>web</value>"));
+    ec2(f, &resp, "Action=StopInstances&InstanceId.1=%s", ids[1]);
+    assert_ok(&resp);
+    http_resp_release(&resp);
+    describe_body(f, "", &again);
+    assert_non_null(strstr(again.data, "<name>stopped</name>"));
+    ec2(f, &resp, "Action=TerminateInstances&InstanceId.1=%s", ids[0]);
+    assert_ok(&resp);
+    http_resp_release(&resp);
+    describe_body(f, "", &again);
+    assert_int_equal(count_of(again.data, "<name>terminated</name>"), 1);
+    /* A terminated instance has given its address back. */
+    assert_int_equal(count_of(again.data, "<privateIpAddress>"), 1);
+    buf_release(&first);
+    buf_release(&again);
+}
+
 int
 main(void)
 {
@@ -1232,6 +1285,7 @@ main(void)
         T(test_a_boot_that_fails_terminates_with_internal_error),
         T(test_terminate_before_the_boot),
         T(test_reset_and_stop_cancel_pending_boots),
+        T(test_describe_instances_rendered_items_follow_every_change),
     };
 #undef T
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
