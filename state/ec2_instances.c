@@ -296,8 +296,7 @@ ec2_store_walk_instances(struct db *db, const char *region, ec2_instance_walk_fn
 }
 
 int
-ec2_store_walk_instance_keys(struct db *db, const char *region, ec2_instance_key_fn *fn,
-                             void *arg)
+ec2_store_walk_instance_keys(struct db *db, const char *region, ec2_instance_key_fn *fn, void *arg)
 {
     static const char sql[] = "SELECT id, reservation_id FROM ec2_instances "
                               "WHERE region = ?1 ORDER BY rowid";

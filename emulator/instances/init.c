@@ -305,7 +305,8 @@ script_has_shebang(const char *path)
     return n == 2 && head[0] == '#' && head[1] == '!';
 }
 
-/* Runs one script and waits for it; -1 when SIGTERM arrived meanwhile. */
+/* Runs one script and waits for it: its exit status (0 when absent or when it cannot start),
+   -1 when SIGTERM arrived meanwhile. */
 static int
 script_run(const struct script *sc)
 {
@@ -321,20 +322,31 @@ script_run(const struct script *sc)
         return -1;
     if (status != 0)
         con_printf("util.py[WARNING]: Failed running %s [%d]\n", sc->run_path, status);
-    return 0;
+    return status;
 }
 
 /*
  * The boot sequence, in the instance's root: the AMI's boot script, then cloud-init's final
  * stage with the user data, as the console of a real instance shows it. -1 when SIGTERM
- * arrived meanwhile.
+ * arrived meanwhile; 1 when the boot script failed. The boot script is the AMI's own start-up
+ * (its OS coming up): when it fails the instance never becomes reachable, so the caller ends
+ * the tree with a failure status and EC2 reports the instance impaired, as AWS's instance
+ * status check does for an AMI that cannot boot. A failing user data script is only a
+ * warning on the console, as with cloud-init.
  */
 static int
 boot_sequence(const struct script *boot, const struct script *user)
 {
     char when[64];
-    if (script_run(boot) < 0)
+    int rc = script_run(boot);
+    if (rc < 0)
         return -1;
+    if (rc > 0) {
+        con_printf("fogbank-init: the boot script failed (status %d): the instance did not "
+                   "come up\n",
+                   rc);
+        return 1;
+    }
     cloud_init_date(when, sizeof(when));
     con_printf("Cloud-init v. fogbank running 'modules:final' at %s. Up %.2f seconds.\n", when,
                uptime_s());
@@ -686,9 +698,15 @@ pid1_main(const struct init_opts *o, int alive_fd)
     buf_release(&boot.body);
     buf_release(&user.body);
 
-    if (boot_sequence(&boot, &user) == 0) {
+    int rc = boot_sequence(&boot, &user);
+    if (rc == 0) {
         int unused;
         reap_until(0, &unused);
+    }
+    if (rc > 0) {
+        /* A failed boot: PID 1 exits with a failure (the kernel kills the rest of the
+           namespace), not with the 0 of a clean shutdown. */
+        _exit(1);
     }
     pid1_shutdown();
 }
@@ -780,12 +798,14 @@ leader_main(const struct init_opts *o, int alive_fd)
                            .run_path = o->user_data,
                            .body = BUF_INIT,
                            .present = o->user_data != NULL };
-    if (boot_sequence(&boot, &user) == 0) {
+    int rc = boot_sequence(&boot, &user);
+    if (rc == 0) {
         int unused;
         reap_until(0, &unused);
     }
-    /* SIGTERM: the outer init has signalled the whole group and is waiting for it. */
-    _exit(0);
+    /* SIGTERM: the outer init has signalled the whole group and is waiting for it. A failed
+       boot exits 1: the outer init kills the group and reports the failure. */
+    _exit(rc > 0 ? 1 : 0);
 }
 
 /*

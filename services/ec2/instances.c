@@ -2570,8 +2570,10 @@ fault_action(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err 
     struct app *app = call->app;
     const char *action = str_of(in, "action");
     if (!action)
-        return aws_err_setx(err, 400, "BadRequest", true,
-                            "\"action\" must be one of kill, hang, az-down, az-up, clear, list");
+        return aws_err_setx(
+                err, 400, "BadRequest", true,
+                "\"action\" must be one of kill, hang, health-fail, az-down, az-up, clear, "
+                "list");
     struct ec2_instance_rec r;
     ec2_instance_rec_init(&r);
     int ret = -1;
@@ -2587,6 +2589,13 @@ fault_action(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err 
                 sup_hang(app->sup, r.id);
             rt.in_call--;
         }
+        cJSON_AddStringToObject(out, "instance_id", r.id);
+    } else if (strcmp(action, "health-fail") == 0) {
+        /* The processes are untouched: only load-balancer health checks of the instance (and
+           requests proxied to it) answer 500 while it is in force (ec2_api_health_fail). */
+        if (fault_instance(call, in, &r, err) < 0)
+            goto out;
+        ec2_store_put_fault(app->db, action, r.id, call->now_ms);
         cJSON_AddStringToObject(out, "instance_id", r.id);
     } else if (strcmp(action, "az-down") == 0 || strcmp(action, "az-up") == 0) {
         const char *az = str_of(in, "az");
@@ -2634,7 +2643,8 @@ fault_action(struct aws_call *call, const cJSON *in, cJSON *out, struct aws_err 
         cJSON_AddItemToObject(out, "revived", ids);
     } else if (strcmp(action, "list") != 0) {
         aws_err_setx(err, 400, "BadRequest", true,
-                     "\"action\" must be one of kill, hang, az-down, az-up, clear, list");
+                     "\"action\" must be one of kill, hang, health-fail, az-down, az-up, clear, "
+                     "list");
         goto out;
     }
     struct fault_walk lw = { call, NULL, false, cJSON_AddArrayToObject(out, "faults") };

@@ -747,6 +747,49 @@ test_process_group_stop_is_graceful(void **state)
     free(dir);
 }
 
+/*
+ * An AMI whose boot script fails never comes up: the tree ends with a failure status (not
+ * the 0 of a clean shutdown) and the user data never runs, in both isolation modes, so EC2
+ * sees a crashed instance (impaired) rather than one that shut itself down.
+ */
+static void
+boot_failure_ends_the_tree(struct fx *f, const char *id)
+{
+    char *bs = tmp_path(f, "boot-script"), *ud = tmp_path(f, "user-data"), *dir = tmp_path(f, id);
+    write_script(bs, "#!/bin/sh\necho 'cannot mount root fs'\nexit 3\n");
+    write_script(ud, "#!/bin/sh\necho user data ran\n");
+    boot(f, id, dir, bs, ud);
+    int one = 1;
+    assert_true(run_until(f, exits_reached, &one));
+    assert_string_equal(f->ex.id[0], id);
+    assert_int_equal(f->ex.status[0], 1);
+    struct console_want failed = { dir, "the boot script failed (status 3)", 1 };
+    assert_true(console_has(f, &failed));
+    struct console_want ran = { dir, "user data ran", 1 };
+    assert_false(console_has(f, &ran));
+    assert_false(sup_alive(f->sup, id));
+    free(bs);
+    free(ud);
+    free(dir);
+}
+
+static void
+test_failed_boot_script_ends_the_tree_with_a_failure(void **state)
+{
+    struct fx *f = *state;
+    require_namespaces(f);
+    boot_failure_ends_the_tree(f, "i-8");
+}
+
+static void
+test_process_group_failed_boot_script_ends_the_tree(void **state)
+{
+    struct fx *f = *state;
+    setenv("FOGBANK_ISOLATION", "process-group", 1);
+    new_sup(f);
+    boot_failure_ends_the_tree(f, "i-9");
+}
+
 /* ---- errors ---- */
 
 static void
@@ -1002,6 +1045,10 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_process_group_fallback_runs_and_kills_the_group, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_process_group_stop_is_graceful, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_boot_script_ends_the_tree_with_a_failure, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_process_group_failed_boot_script_ends_the_tree, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_boot_rejects_missing_files_and_duplicate_ids, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
