@@ -9,13 +9,11 @@
 #include "emulator/common.h"
 #include "emulator/protocol/protocol.h"
 #include "emulator/log.h"
+#include "emulator/protocol/xmllib.h"
 
 #include <errno.h>
 #include <math.h>
 #include <strings.h>
-
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 
 /* ---- S3 facts the model does not carry ---- */
 
@@ -750,6 +748,7 @@ refuse_doctype(void *ctx, const xmlChar *name, const xmlChar *external_id, const
 /*
  * Parses an untrusted body: no network, no DTD, no entity substitution, libxml2's default
  * depth and size limits (no XML_PARSE_HUGE), errors kept off stderr. NULL + err on failure.
+ * Every document starts here, so this is where libxml2 is loaded on first use.
  */
 static xmlDocPtr
 parse_xml(struct rx_ctx *c, const char *body, size_t len)
@@ -758,6 +757,8 @@ parse_xml(struct rx_ctx *c, const char *body, size_t len)
         body_error(c, "Document too large");
         return NULL;
     }
+    if (xmllib_load(c->err) < 0)
+        return NULL;
     xmlParserCtxtPtr p = xmlNewParserCtxt();
     if (!p)
         die("out of memory (libxml2 parser context)");

@@ -8,9 +8,8 @@
 
 #include "emulator/buf.h"
 #include "emulator/log.h"
+#include "services/ec2/archivelib.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -845,6 +844,8 @@ tar_apply_fixups(struct tar_ctx *t)
 int
 layer_extract_tar(const char *tarball, const char *dst, struct aws_err *err)
 {
+    if (archivelib_load(err) < 0)
+        return -1;
     struct tar_ctx t = { .tarball = tarball, .as_root = geteuid() == 0, .err = err };
     t.root = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (t.root < 0) {

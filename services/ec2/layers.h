@@ -40,7 +40,8 @@ int layer_copy_tree(const char *src, const char *dst, unsigned flags, struct aws
  * path, a ".." component, a path through a symlink or non-directory, a device node, and a
  * hard link to outside the archive; OCI whiteouts (".wh.NAME", ".wh..wh..opq") become
  * overlayfs whiteouts and opaque directories. -1 with err set; dst may then hold part of
- * the archive (the caller removes it).
+ * the archive (the caller removes it). libarchive is loaded here on first use (InternalError
+ * when it cannot be).
  */
 int layer_extract_tar(const char *tarball, const char *dst, struct aws_err *err);
 
