@@ -10,16 +10,22 @@ O ?= build
 endif
 
 CC ?= cc
-PKGS := libmicrohttpd libuv libcjson sqlite3 libxml-2.0 libcrypto libarchive
+PKGS := libmicrohttpd libuv libcjson sqlite3 libcrypto ldns
+# Loaded with dlopen on first use (emulator/lazylib.h), so an idle server does not map them:
+# compiled against their headers, never linked.
+LAZY_PKGS := libxml-2.0 libarchive
 UNAME_S := $(shell uname -s)
+# `make test` builds with this many jobs.
+NPROC := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 
 WARN := -std=c17 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wvla -Werror
 CFLAGS ?= -O2 -g
 CPPFLAGS += -I. -MMD -MP
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS += $(PKG_LIBS) -lm
+# http-parser (the load balancer's proxy and health checks) has no pkg-config file.
+LDLIBS += $(PKG_LIBS) -lhttp_parser -lm -ldl
 ifeq ($(SANITIZE),1)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -36,10 +42,12 @@ SRCS += emulator/clock_real.c
 SRCS += emulator/common.c
 SRCS += emulator/control.c
 SRCS += emulator/ctl.c
+SRCS += emulator/events.c
 SRCS += emulator/http.c
 SRCS += emulator/ids.c
 SRCS += emulator/instances/init.c
 SRCS += emulator/instances/sup.c
+SRCS += emulator/lazylib.c
 SRCS += emulator/log.c
 SRCS += emulator/model.c
 SRCS += emulator/models/autoscaling.c
@@ -58,9 +66,25 @@ SRCS += emulator/protocol/query.c
 SRCS += emulator/protocol/restxml.c
 SRCS += emulator/protocol/shared.c
 SRCS += emulator/protocol/validate.c
+SRCS += emulator/protocol/xmllib.c
 SRCS += emulator/router.c
 SRCS += emulator/service.c
 SRCS += emulator/wire.c
+SRCS += services/autoscaling/activities.c
+SRCS += services/autoscaling/autoscaling.c
+SRCS += services/autoscaling/cron.c
+SRCS += services/autoscaling/groups.c
+SRCS += services/autoscaling/hooks.c
+SRCS += services/autoscaling/launch_configs.c
+SRCS += services/autoscaling/launch_loop.c
+SRCS += services/autoscaling/lb.c
+SRCS += services/autoscaling/page.c
+SRCS += services/autoscaling/policies.c
+SRCS += services/autoscaling/reconcile.c
+SRCS += services/autoscaling/scheduled.c
+SRCS += services/autoscaling/tags.c
+SRCS += services/ec2/api.c
+SRCS += services/ec2/archivelib.c
 SRCS += services/ec2/common.c
 SRCS += services/ec2/ec2.c
 SRCS += services/ec2/images.c
@@ -70,16 +94,35 @@ SRCS += services/ec2/layers.c
 SRCS += services/ec2/network.c
 SRCS += services/ec2/tags.c
 SRCS += services/ec2/templates.c
+SRCS += services/elb/api.c
+SRCS += services/elb/elb.c
+SRCS += services/elb/instances.c
+SRCS += services/elb/lb.c
+SRCS += services/elb/probe.c
+SRCS += services/elb/proxy.c
+SRCS += services/route53/dns.c
+SRCS += services/route53/health.c
+SRCS += services/route53/records.c
+SRCS += services/route53/route53.c
+SRCS += services/route53/zones.c
 SRCS += services/services.c
 SRCS += services/sts/sts.c
+SRCS += state/autoscaling.c
+SRCS += state/autoscaling_policies.c
 SRCS += state/db.c
 SRCS += state/ec2_images.c
 SRCS += state/ec2_instances.c
 SRCS += state/ec2_network.c
+SRCS += state/elb.c
 SRCS += state/migrations.c
+SRCS += state/route53.c
+SRCS += state/schema_autoscaling.c
+SRCS += state/schema_autoscaling_policies.c
 SRCS += state/schema_ec2_images.c
 SRCS += state/schema_ec2_instances.c
 SRCS += state/schema_ec2_network.c
+SRCS += state/schema_elb.c
+SRCS += state/schema_route53.c
 
 MAIN := emulator/main.c
 OBJS := $(SRCS:%.c=$(O)/%.o)
@@ -112,6 +155,13 @@ $(LIB): $(OBJS)
 $(BIN): $(O)/$(MAIN:.c=.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Where pkg-config says the lazily loaded libraries live, for when the loader's default path
+# misses them (a Homebrew keg).
+$(O)/emulator/protocol/xmllib.o: CPPFLAGS += \
+	-DXMLLIB_DIR='"$(shell pkg-config --variable=libdir libxml-2.0 2>/dev/null)"'
+$(O)/services/ec2/archivelib.o: CPPFLAGS += \
+	-DARCHIVELIB_DIR='"$(shell pkg-config --variable=libdir libarchive 2>/dev/null)"'
+
 $(INIT_BIN): $(INIT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
@@ -119,7 +169,10 @@ $(INIT_BIN): $(INIT_OBJS)
 $(O)/tests/%: tests/unit/%.c $(LIB) | $(INIT_BIN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) \
-		$(LDFLAGS) -o $@ $< $(LIB) $(CMOCKA_LIBS) $(LDLIBS)
+		$(LDFLAGS) -o $@ $< $(LIB) $(CMOCKA_LIBS) $(TEST_LDLIBS) $(LDLIBS)
+
+# test_ec2_images writes its tarballs with libarchive itself.
+$(O)/tests/test_ec2_images: TEST_LDLIBS += $(shell pkg-config --libs libarchive 2>/dev/null)
 
 deps:
 	@scripts/install-deps
@@ -131,7 +184,7 @@ run: deps
 unit: $(TEST_BINS)
 
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory -j$(NPROC) all unit
 	@FOGBANK_BIN=$(BIN) scripts/run-tests $(TEST_BINS)
 
 check: test lint format-check

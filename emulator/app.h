@@ -10,6 +10,7 @@
 #include <uv.h>
 
 struct db;
+struct events;
 struct ids;
 struct sup;
 struct vclock;
@@ -26,6 +27,8 @@ struct app_config {
     size_t max_body;        /* largest request body accepted, bytes */
     int instance_limit;     /* running EC2 instances per region (InstanceLimitExceeded past
                                it); 0 means the default, 64 */
+    int dns_port;           /* Route53's DNS server port (UDP and TCP, loopback), default
+                               4553; 0 picks a free one */
 };
 
 struct app {
@@ -35,8 +38,11 @@ struct app {
     struct vclock *clock;     /* virtual time */
     struct ids *ids;          /* id generator */
     struct sup *sup;          /* instance process trees; NULL in unit tests without one */
+    struct events *events;    /* the event stream (events.h); NULL in unit tests without one */
     int http_port;            /* the port the server listens on (cfg.port may be 0), set once
                                  listening; 0 before (services read it lazily) */
+    int dns_port;             /* the port Route53's DNS server listens on (cfg.dns_port may be
+                                 0), set by its start hook; 0 when it does not listen */
     char *data_dir;           /* instance disks and image layers: beside the state file, or
                                  a temporary directory removed at exit for :memory: */
     uint64_t started_mono_ns; /* for uptime */

@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "clock.h"
+#include "events.h"
 #include "ids.h"
 #include "protocol/protocol.h"
 #include "service.h"
@@ -29,9 +30,11 @@ static void control_clock_show(struct app *app, const cJSON *in, struct http_res
 static void control_clock_advance(struct app *app, const cJSON *in, struct http_resp *resp);
 static void control_clock_scale(struct app *app, const cJSON *in, struct http_resp *resp);
 static void control_status(struct app *app, const cJSON *in, struct http_resp *resp);
+static void control_events(struct app *app, const cJSON *in, struct http_resp *resp);
 
 enum control_flags {
-    CONTROL_BODY = 1 << 0, /* the body must be a JSON object */
+    CONTROL_BODY = 1 << 0,  /* the body must be a JSON object */
+    CONTROL_QUERY = 1 << 1, /* the query string's pairs are `in` (string values) */
 };
 
 /*
@@ -47,6 +50,7 @@ static const struct control_route {
     { "clock", "GET", 0, control_clock_show },
     { "clock/advance", "POST", CONTROL_BODY, control_clock_advance },
     { "clock/scale", "POST", CONTROL_BODY, control_clock_scale },
+    { "events", "GET", CONTROL_QUERY, control_events },
     { "health", "GET", 0, control_health },
     { "reset", "POST", 0, control_reset },
     { "status", "GET", 0, control_status },
@@ -201,6 +205,74 @@ control_status(struct app *app, const cJSON *in, struct http_resp *resp)
     reply_json(resp, 200, obj);
 }
 
+/* A query parameter as a whole number >= 0 (absent: dflt); -1 when it is not one. */
+static int
+query_count(const cJSON *in, const char *name, double dflt, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, name);
+    *out = dflt;
+    if (!cJSON_IsString(v))
+        return 0;
+    char *end;
+    double d = strtod(v->valuestring, &end);
+    if (end == v->valuestring || *end || !(d >= 0 && d <= CONTROL_MAX_JSON_INT) || d != floor(d))
+        return -1;
+    *out = d;
+    return 0;
+}
+
+/*
+ * GET /_fogbank/events[?since=SEQ][&limit=N]: the events after SEQ (default 0: all still
+ * kept), oldest first, at most N (default 1000; 0: every one kept). `last_seq` is where the
+ * next poll starts; `first_seq` (the oldest kept) past since + 1 says events were dropped in
+ * between.
+ */
+static void
+control_events(struct app *app, const cJSON *in, struct http_resp *resp)
+{
+    double since, limit;
+    if (query_count(in, "since", 0, &since) < 0 || query_count(in, "limit", 1000, &limit) < 0) {
+        reply_error(resp, 400, "BadRequest", "\"since\" and \"limit\" must be whole numbers >= 0");
+        return;
+    }
+    if (!app->events) {
+        reply_error(resp, 503, "Unavailable", "This server keeps no event stream");
+        return;
+    }
+    cJSON *obj = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(obj, "events");
+    events_since(app->events, (uint64_t)since, (size_t)limit, list);
+    cJSON *last = cJSON_GetArrayItem(list, cJSON_GetArraySize(list) - 1);
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(last, "seq");
+    cJSON_AddNumberToObject(obj, "first_seq", (double)events_first_seq(app->events));
+    cJSON_AddNumberToObject(obj, "last_seq",
+                            cJSON_IsNumber(seq) ? seq->valuedouble : fmax(since, 0));
+    cJSON_AddNumberToObject(obj, "newest_seq", (double)events_last_seq(app->events));
+    reply_json(resp, 200, obj);
+}
+
+/* The pairs of the request's query string as a JSON object of strings; NULL when malformed. */
+static cJSON *
+query_object(const struct http_req *req)
+{
+    const char *q = strchr(req->target ? req->target : "", '?');
+    cJSON *obj = cJSON_CreateObject();
+    if (!q)
+        return obj;
+    struct params p = PARAMS_INIT;
+    if (params_parse(&p, q + 1, strlen(q + 1)) < 0) {
+        params_release(&p);
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    for (size_t i = 0; i < p.n; i++) {
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, p.v[i].key);
+        cJSON_AddStringToObject(obj, p.v[i].key, p.v[i].value);
+    }
+    params_release(&p);
+    return obj;
+}
+
 /*
  * POST /_fogbank/<kind> that no route above answers: offered to each service's action hook
  * in turn, inside one write transaction, until one takes it. Returns false if none did.
@@ -317,6 +389,12 @@ control_handle(struct app *app, const struct http_req *req, const char *path,
         if (!cJSON_IsObject(in)) {
             cJSON_Delete(in);
             reply_error(resp, 400, "BadRequest", "The body is not a JSON object");
+            return;
+        }
+    } else if (route->flags & CONTROL_QUERY) {
+        in = query_object(req);
+        if (!in) {
+            reply_error(resp, 400, "BadRequest", "The query string is malformed");
             return;
         }
     }

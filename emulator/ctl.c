@@ -44,12 +44,16 @@ static int body_advance(const struct ctl_cmd *cmd, const struct ctl_args *args, 
 static int body_scale(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body);
 static int body_fault(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body);
 static int body_import(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body);
+static int body_since(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body);
+static int body_pin(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body);
 static void print_faults(const cJSON *answer);
 static void print_image(const cJSON *answer);
+static void print_pin(const cJSON *answer);
 static void print_status(const cJSON *answer);
 static void print_health(const cJSON *answer);
 static void print_reset(const cJSON *answer);
 static void print_clock(const cJSON *answer);
+static void print_events(const cJSON *answer);
 
 /*
  * Adding a command: a row here (its words as typed, whether it takes an argument, the
@@ -62,18 +66,22 @@ static const struct ctl_cmd {
     const char *arg_name; /* the one argument it takes ("DURATION"), or NULL */
     const char *method;   /* "GET" or "POST" */
     const char *path;     /* below CONTROL_PREFIX */
-    ctl_body_fn *body;    /* NULL: no body */
+    ctl_body_fn *body;    /* NULL: no body; for a GET, it writes the query string */
     ctl_print_fn *print;  /* human output */
 } ctl_cmds[] = {
     { "clock", NULL, NULL, "GET", "clock", NULL, print_clock },
     { "clock", "advance", "DURATION", "POST", "clock/advance", body_advance, print_clock },
     { "clock", "scale", "N", "POST", "clock/scale", body_scale, print_clock },
     { "clock", "show", NULL, "GET", "clock", NULL, print_clock },
+    { "elb", "pin", "NAME:PORT=HOST_PORT", "POST", "elb", body_pin, print_pin },
+    { "events", NULL, NULL, "GET", "events", NULL, print_events },
+    { "events", NULL, "SINCE", "GET", "events", body_since, print_events },
     { "fault", "az-down", "AZ", "POST", "faults", body_fault, print_faults },
     { "fault", "az-up", "AZ", "POST", "faults", body_fault, print_faults },
     { "fault", "clear", NULL, "POST", "faults", body_fault, print_faults },
     { "fault", "clear", "INSTANCE_ID", "POST", "faults", body_fault, print_faults },
     { "fault", "hang", "INSTANCE_ID", "POST", "faults", body_fault, print_faults },
+    { "fault", "health-fail", "INSTANCE_ID", "POST", "faults", body_fault, print_faults },
     { "fault", "kill", "INSTANCE_ID", "POST", "faults", body_fault, print_faults },
     { "fault", "list", NULL, "POST", "faults", body_fault, print_faults },
     { "health", NULL, NULL, "GET", "health", NULL, print_health },
@@ -97,13 +105,22 @@ ctl_usage(FILE *out)
           "                          (DURATION: 90s, 10m, 2h, 1d, 250ms, 1h30m; a bare number\n"
           "                          is seconds)\n"
           "  clock scale N           run the clock N times as fast as real time (0 freezes it)\n"
-          "  status                  the instances: id, state, zone, private IP, pids, ports\n"
+          "  status                  the instances (id, state, zone, private IP, pids, ports) and\n"
+          "                          the load balancers' listeners and their loopback ports\n"
+          "                          and the Auto Scaling groups' launches, billed hours and\n"
+          "                          launch-loop alarm\n"
+          "  events [SINCE]          what happened (launches, terminations, hook timeouts,\n"
+          "                          alarms), after event number SINCE\n"
           "  fault kill INSTANCE_ID  kill an instance's processes (it stays running, impaired)\n"
           "  fault hang INSTANCE_ID  freeze an instance's processes\n"
+          "  fault health-fail INSTANCE_ID  make its load-balancer health checks fail\n"
           "  fault az-down AZ        fail a zone: its instances die, launches there fail\n"
           "  fault az-up AZ          restore a zone (its running instances boot again)\n"
           "  fault clear [INSTANCE_ID]  undo faults (a killed instance boots again)\n"
           "  fault list              the faults in force\n"
+          "  elb pin NAME:PORT=HOST_PORT  serve listener PORT of load balancer NAME on\n"
+          "                          127.0.0.1:HOST_PORT (region: $AWS_REGION, else\n"
+          "                          us-east-1); a port in use is refused\n"
           "  image import DIR|TARBALL [--name N]  make an AMI from files\n"
           "\n"
           "Options:\n"
@@ -189,6 +206,53 @@ body_fault(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *b
     return 0;
 }
 
+/*
+ * {"action": "pin", "load_balancer": NAME, "load_balancer_port": PORT, "host_port": HOST_PORT,
+ * "region": $AWS_REGION} for POST /_fogbank/elb, from "NAME:PORT=HOST_PORT".
+ */
+static int
+body_pin(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body)
+{
+    const char *colon = strrchr(args->arg, ':');
+    char *end1 = NULL, *end2 = NULL;
+    long port = colon ? strtol(colon + 1, &end1, 10) : 0;
+    long host_port = end1 && *end1 == '=' ? strtol(end1 + 1, &end2, 10) : 0;
+    if (!colon || colon == args->arg || !end2 || *end2 || end2 == end1 + 1 || port < 1 ||
+        port > 65535 || host_port < 1 || host_port > 65535) {
+        usage_error("invalid listener '%s' (want NAME:PORT=HOST_PORT, e.g. web:80=8080)",
+                    args->arg);
+        return -1;
+    }
+    cJSON *obj = cJSON_CreateObject();
+    cJSON_AddStringToObject(obj, "action", cmd->sub);
+    char name[64];
+    snprintf(name, sizeof(name), "%.*s", (int)(colon - args->arg), args->arg);
+    cJSON_AddStringToObject(obj, "load_balancer", name);
+    cJSON_AddNumberToObject(obj, "load_balancer_port", (double)port);
+    cJSON_AddNumberToObject(obj, "host_port", (double)host_port);
+    const char *region = getenv("AWS_REGION");
+    if (!region || !*region)
+        region = getenv("AWS_DEFAULT_REGION");
+    if (region && *region)
+        cJSON_AddStringToObject(obj, "region", region);
+    body_json(body, obj);
+    return 0;
+}
+
+/* "since=N": the query string of GET /_fogbank/events. */
+static int
+body_since(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body)
+{
+    (void)cmd;
+    const char *arg = args->arg;
+    if (!arg[0] || strspn(arg, "0123456789") != strlen(arg) || strlen(arg) > 15) {
+        usage_error("invalid event number '%s' (want a whole number >= 0)", arg);
+        return -1;
+    }
+    buf_addf(body, "since=%s", arg);
+    return 0;
+}
+
 /* {"path": absolute path, "name": N}: the server may run in another directory. */
 static int
 body_import(const struct ctl_cmd *cmd, const struct ctl_args *args, struct buf *body)
@@ -222,6 +286,14 @@ num_member(const cJSON *obj, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static void
+print_pin(const cJSON *answer)
+{
+    printf("ok  %s:%.0f -> 127.0.0.1:%.0f  (%s)\n", str_member(answer, "load_balancer"),
+           num_member(answer, "load_balancer_port"), num_member(answer, "host_port"),
+           str_member(answer, "dns_name"));
 }
 
 static void
@@ -270,6 +342,49 @@ print_image(const cJSON *answer)
     printf("%s\n", str_member(answer, "ImageId"));
 }
 
+/* One line per event: SEQ TIME KIND DETAIL (compact JSON). */
+static void
+print_events(const cJSON *answer)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(answer, "events"))
+    {
+        char *detail = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(e, "detail"));
+        printf("%-6.0f %s  %-28s %s\n", num_member(e, "seq"), str_member(e, "time"),
+               str_member(e, "kind"), detail ? detail : "{}");
+        cJSON_free(detail);
+    }
+}
+
+/* The Auto Scaling groups with their launch counts and what those launches would be billed. */
+static void
+print_groups(const cJSON *answer)
+{
+    const cJSON *groups = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(answer, "autoscaling"), "groups");
+    if (cJSON_GetArraySize(groups) == 0)
+        return;
+    printf("\n%-24s %-7s %-9s %-8s %-12s %-14s %-14s %s\n", "GROUP", "DESIRED", "INSERVICE",
+           "LAUNCHES", "TERMINATIONS", "BILLED-H(1s)", "BILLED-H(1h)", "LOOP");
+    const cJSON *g;
+    cJSON_ArrayForEach(g, groups)
+    {
+        int in_service = 0;
+        const cJSON *i;
+        cJSON_ArrayForEach(i, cJSON_GetObjectItemCaseSensitive(g, "instances"))
+        {
+            in_service += strcmp(str_member(i, "state"), "InService") == 0;
+        }
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(g, "launches");
+        const cJSON *loop = cJSON_GetObjectItemCaseSensitive(l, "loop");
+        printf("%-24s %-7.0f %-9d %-8.0f %-12.0f %-14.4f %-14.0f %s\n", str_member(g, "name"),
+               num_member(g, "desired"), in_service, num_member(l, "total"),
+               num_member(l, "terminations"), num_member(l, "billed_hours_per_second"),
+               num_member(l, "billed_hours_hourly"),
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(loop, "alarm")) ? "ALARM" : "ok");
+    }
+}
+
 /* The instances as a table: ID STATE AZ PRIVATE-IP PIDS PORTS. */
 static void
 print_status(const cJSON *answer)
@@ -290,6 +405,25 @@ print_status(const cJSON *answer)
                str_member(inst, "state"), str_member(inst, "az"), str_member(inst, "private_ip"),
                cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(inst, "pids")), ports.data);
         buf_release(&ports);
+    }
+    print_groups(answer);
+    /* The load balancers' listeners: where each accepts on loopback. */
+    const cJSON *lbs = cJSON_GetObjectItemCaseSensitive(answer, "load_balancers");
+    if (cJSON_GetArraySize(lbs) == 0)
+        return;
+    printf("\n%-32s %-56s %s\n", "LOAD-BALANCER", "DNS-NAME", "LISTENERS");
+    const cJSON *lb;
+    cJSON_ArrayForEach(lb, lbs)
+    {
+        struct buf ls = BUF_INIT;
+        const cJSON *l;
+        cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(lb, "listeners"))
+        {
+            buf_addf(&ls, "%s%s:%.0f->127.0.0.1:%.0f", ls.len ? " " : "", str_member(l, "protocol"),
+                     num_member(l, "load_balancer_port"), num_member(l, "host_port"));
+        }
+        printf("%-32s %-56s %s\n", str_member(lb, "name"), str_member(lb, "dns_name"), ls.data);
+        buf_release(&ls);
     }
 }
 
@@ -440,8 +574,10 @@ ctl_request(const char *endpoint, const struct ctl_cmd *cmd, const struct buf *b
     bool post = strcmp(cmd->method, "POST") == 0;
     struct buf req = BUF_INIT, raw = BUF_INIT;
     bool v6 = strchr(ep.host, ':') != NULL;
-    buf_addf(&req, "%s %s%s%s HTTP/1.1\r\nHost: %s%s%s:%s\r\n", cmd->method, ep.base,
-             CONTROL_PREFIX, cmd->path, v6 ? "[" : "", ep.host, v6 ? "]" : "", ep.port);
+    /* A GET's "body" is its query string. */
+    buf_addf(&req, "%s %s%s%s%s%s HTTP/1.1\r\nHost: %s%s%s:%s\r\n", cmd->method, ep.base,
+             CONTROL_PREFIX, cmd->path, !post && body->len ? "?" : "", !post ? body->data : "",
+             v6 ? "[" : "", ep.host, v6 ? "]" : "", ep.port);
     buf_adds(&req, "User-Agent: fogbank-ctl/" FB_VERSION "\r\nConnection: close\r\n");
     if (post)
         buf_addf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n", body->len);

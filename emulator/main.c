@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "ctl.h"
+#include "events.h"
 #include "http.h"
 #include "ids.h"
 #include "log.h"
@@ -31,6 +32,7 @@
 
 #define DEFAULT_LISTEN     "127.0.0.1"
 #define DEFAULT_PORT       4566
+#define DEFAULT_DNS_PORT   4553
 #define DEFAULT_ACCOUNT_ID "123456789012"
 #define DEFAULT_MAX_BODY   ((size_t)32 * 1024 * 1024)
 
@@ -122,6 +124,8 @@ serve_usage(FILE *out)
           "  --listen ADDR      address to bind, an IPv4 or IPv6 literal (default " DEFAULT_LISTEN
           ")\n"
           "  --port N           TCP port; 0 picks a free one (default 4566)\n"
+          "  --dns-port N       Route53's DNS server port on 127.0.0.1 (UDP and TCP); 0 picks\n"
+          "                     a free one (default 4553)\n"
           "  --state PATH       SQLite state file, or :memory: for a throw-away state\n"
           "                     (default $XDG_STATE_HOME/fogbank/state.db, else\n"
           "                     ~/.local/state/fogbank/state.db)\n"
@@ -415,6 +419,7 @@ serve_run(struct app_config *cfg)
     }
     app.clock = vclock_new(&loop, cfg->time_scale, vclock_wall_ms());
     app.ids = ids_new(cfg->seed);
+    app.events = events_new(EVENTS_DEFAULT_CAPACITY);
     app.data_dir = data_dir_for(cfg->state_path, &temporary_data);
     if (!app.data_dir)
         goto out;
@@ -459,9 +464,11 @@ serve_run(struct app_config *cfg)
     }
     app.http_port = http_server_port(sv.http);
     bool v6 = strchr(cfg->listen, ':') && cfg->listen[0] != '[';
-    fprintf(stderr, "fogbank %s listening on http://%s%s%s:%d (state %s, time scale %g)\n",
+    fprintf(stderr,
+            "fogbank %s listening on http://%s%s%s:%d and dns://127.0.0.1:%d (state %s, time "
+            "scale %g)\n",
             FB_VERSION, v6 ? "[" : "", cfg->listen, v6 ? "]" : "", http_server_port(sv.http),
-            cfg->state_path, cfg->time_scale);
+            app.dns_port, cfg->state_path, cfg->time_scale);
 
     uv_run(&loop, UV_RUN_DEFAULT);
     serve_stop(&sv);
@@ -469,6 +476,7 @@ serve_run(struct app_config *cfg)
 out:
     drain_loop(&loop);
     ids_free(app.ids);
+    events_free(app.events);
     if (app.db)
         db_close(app.db);
     if (app.data_dir && temporary_data)
@@ -490,6 +498,7 @@ cmd_serve(int argc, char **argv)
         OPT_ACCOUNT_ID,
         OPT_MAX_BODY,
         OPT_INSTANCE_LIMIT,
+        OPT_DNS_PORT,
     };
     static const struct option opts[] = {
         { "listen", required_argument, NULL, OPT_LISTEN },
@@ -500,6 +509,7 @@ cmd_serve(int argc, char **argv)
         { "account-id", required_argument, NULL, OPT_ACCOUNT_ID },
         { "max-body", required_argument, NULL, OPT_MAX_BODY },
         { "instance-limit", required_argument, NULL, OPT_INSTANCE_LIMIT },
+        { "dns-port", required_argument, NULL, OPT_DNS_PORT },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -513,6 +523,7 @@ cmd_serve(int argc, char **argv)
         .account_id = DEFAULT_ACCOUNT_ID,
         .max_body = DEFAULT_MAX_BODY,
         .instance_limit = 64,
+        .dns_port = DEFAULT_DNS_PORT,
     };
     bool quiet = false;
     int ch;
@@ -560,6 +571,10 @@ cmd_serve(int argc, char **argv)
             cfg.instance_limit = (int)limit;
             break;
         }
+        case OPT_DNS_PORT:
+            if (parse_port(optarg, &cfg.dns_port) < 0)
+                return usage_error("serve", "invalid --dns-port '%s' (want 0-65535)", optarg);
+            break;
         case 'q':
             quiet = true;
             break;

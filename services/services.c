@@ -5,15 +5,15 @@
  */
 #include "emulator/common.h"
 #include "emulator/service.h"
+#include "services/autoscaling/autoscaling.h"
 #include "services/ec2/ec2.h"
+#include "services/elb/elb.h"
+#include "services/route53/route53.h"
 #include "services/sts/sts.h"
 
-static const struct service autoscaling_service = { "autoscaling", NULL, 0, NULL };
 static const struct service cloudformation_service = { "cloudformation", NULL, 0, NULL };
 static const struct service codedeploy_service = { "codedeploy", NULL, 0, NULL };
-static const struct service elb_service = { "elb", NULL, 0, NULL };
 static const struct service elbv2_service = { "elbv2", NULL, 0, NULL };
-static const struct service route53_service = { "route53", NULL, 0, NULL };
 static const struct service s3_service = { "s3", NULL, 0, NULL };
 
 /* One row per service, sorted (clang-format would pack the rows onto two lines). */

@@ -12,6 +12,10 @@
 extern const char schema_ec2_network[];
 extern const char schema_ec2_images[];
 extern const char schema_ec2_instances[];
+extern const char schema_autoscaling[];
+extern const char schema_autoscaling_policies[];
+extern const char schema_elb[];
+extern const char schema_route53[];
 
 const char *const db_migrations[] = {
     /* 1: the meta table, for facts about the database itself rather than the AWS world. */
@@ -26,6 +30,15 @@ const char *const db_migrations[] = {
     schema_ec2_images,
     /* 4: EC2 reservations and instances. */
     schema_ec2_instances,
+    /* 5: Auto Scaling launch configurations, groups, their instances, lifecycle hooks and
+       scaling activities. */
+    schema_autoscaling,
+    /* 6: Auto Scaling tags, scaling policies and scheduled actions. */
+    schema_autoscaling_policies,
+    /* 7: Classic load balancers, their listeners and registered instances. */
+    schema_elb,
+    /* 8: Route53 hosted zones, record sets, changes, health checks and tags. */
+    schema_route53,
 };
 
 int

@@ -92,15 +92,15 @@ cli_knows_endpoint_env() {
     run awsfb ec2 describe-volumes
     assert_aws_error NotImplemented DescribeVolumes
     [[ "$output" == *"DescribeVolumes"* ]]
-    run awsfb autoscaling describe-auto-scaling-groups
-    assert_aws_error NotImplemented DescribeAutoScalingGroups
-    run awsfb elb describe-load-balancers
-    assert_aws_error NotImplemented DescribeLoadBalancers
+    run awsfb autoscaling describe-instance-refreshes --auto-scaling-group-name g
+    assert_aws_error NotImplemented DescribeInstanceRefreshes
+    run awsfb elb describe-load-balancer-policies
+    assert_aws_error NotImplemented DescribeLoadBalancerPolicies
     run awsfb elbv2 describe-load-balancers
     assert_aws_error NotImplemented DescribeLoadBalancers
     [[ "$output" == *"Elastic Load Balancing v2"* ]]
-    run awsfb route53 list-hosted-zones
-    assert_aws_error NotImplemented ListHostedZones
+    run awsfb route53 list-reusable-delegation-sets
+    assert_aws_error NotImplemented ListReusableDelegationSets
     run awsfb cloudformation list-stacks
     assert_aws_error NotImplemented ListStacks
     run awsfb deploy list-applications
@@ -112,9 +112,10 @@ cli_knows_endpoint_env() {
 
 @test "NotImplemented is HTTP 501 in the service's own envelope" {
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "$(sigv4 autoscaling)" \
-        -d 'Action=DescribeAutoScalingGroups&Version=2011-01-01' "$FB_URL/")
+        -d 'Action=DescribeInstanceRefreshes&AutoScalingGroupName=g&Version=2011-01-01' "$FB_URL/")
     [ "$code" = 501 ]
-    body=$(curl -s -H "$(sigv4 autoscaling)" -d 'Action=DescribeAutoScalingGroups&Version=2011-01-01' "$FB_URL/")
+    body=$(curl -s -H "$(sigv4 autoscaling)" \
+        -d 'Action=DescribeInstanceRefreshes&AutoScalingGroupName=g&Version=2011-01-01' "$FB_URL/")
     [[ "$body" == *'<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">'* ]]
     [[ "$body" == *'<Code>NotImplemented</Code>'* ]]
     body=$(curl -s -H "$(sigv4 ec2)" -d 'Action=DescribeVolumes&Version=2016-11-15' "$FB_URL/")

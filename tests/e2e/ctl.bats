@@ -125,7 +125,7 @@ ctl() {
     local dir
     dir=$(mktemp -d)
     local saved_pid=$FB_PID saved_url=$FB_URL saved_port=$FB_PORT saved_log=$FB_LOG
-    "$FOGBANK_BIN" serve --port 0 --state "$dir/state.db" >"$dir/log" 2>&1 &
+    "$FOGBANK_BIN" serve --port 0 --dns-port 0 --state "$dir/state.db" >"$dir/log" 2>&1 &
     local pid=$!
     for i in $(seq 1 100); do grep -q 'listening on' "$dir/log" && break; sleep 0.02; done
     kill -TERM "$pid"

@@ -14,11 +14,11 @@ export AWS_CONFIG_FILE=/dev/null
 export AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_ENDPOINT_URL
 
-# fogbank_start [extra serve args...]: sets FB_PID, FB_PORT, FB_URL, FB_LOG.
+# fogbank_start [extra serve args...]: sets FB_PID, FB_PORT, FB_URL, FB_LOG, FB_DNS_PORT.
 fogbank_start() {
     mkdir -p "$FB_LOG_DIR"
     FB_LOG="$FB_LOG_DIR/$(basename "${BATS_TEST_FILENAME:-e2e}" .bats).log"
-    "$FOGBANK_BIN" serve --port 0 --state :memory: --seed 42 --time-scale 0 "$@" \
+    "$FOGBANK_BIN" serve --port 0 --dns-port 0 --state :memory: --seed 42 --time-scale 0 "$@" \
         >"$FB_LOG" 2>&1 &
     FB_PID=$!
     local i
@@ -34,7 +34,9 @@ fogbank_start() {
         return 1
     fi
     FB_URL="http://127.0.0.1:$FB_PORT"
-    export FB_PID FB_PORT FB_URL FB_LOG
+    # Route53's DNS server, on the same startup line.
+    FB_DNS_PORT=$(sed -n 's/.* dns:\/\/[^ ]*:\([0-9][0-9]*\).*/\1/p' "$FB_LOG" | head -n 1)
+    export FB_PID FB_PORT FB_URL FB_LOG FB_DNS_PORT
 }
 
 fogbank_stop() {

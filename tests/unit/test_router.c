@@ -186,10 +186,10 @@ test_not_implemented_is_501_in_each_envelope(void **state)
     assert_non_null(strstr(resp.body.data, "\"NotImplemented\""));
     http_resp_release(&resp);
 
-    call(*state, &resp, "GET", "/2013-04-01/hostedzone", AUTH("route53", "us-east-1"), NULL, NULL,
-         NULL);
+    call(*state, &resp, "GET", "/2013-04-01/delegationset", AUTH("route53", "us-east-1"), NULL,
+         NULL, NULL);
     assert_int_equal(resp.status, 501);
-    assert_string_equal(resp.op, "ListHostedZones");
+    assert_string_equal(resp.op, "ListReusableDelegationSets");
     http_resp_release(&resp);
 
     call(*state, &resp, "GET", "/", AUTH("s3", "us-east-1"), NULL, NULL, NULL);
