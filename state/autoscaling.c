@@ -23,28 +23,6 @@ bind_opt(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-static void
-col_copy(sqlite3_stmt *st, int i, char *out, size_t outsz)
-{
-    const unsigned char *s = sqlite3_column_text(st, i);
-    snprintf(out, outsz, "%s", s ? (const char *)s : "");
-}
-
-static char *
-col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return xstrdup(s ? (const char *)s : "");
-}
-
-static int
-step_done(struct db *db, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : db_error(db, what);
-}
-
 /* One integer of a "SELECT count(*)" with one or two text parameters. */
 static int
 count_rows(struct db *db, const char *sql, const char *a, const char *b, int *count)
@@ -106,7 +84,7 @@ asg_store_put_lc(struct db *db, const struct asg_lc_rec *r)
     bind_text(st, 3, r->arn);
     sqlite3_bind_int64(st, 4, r->created_ms);
     bind_text(st, 5, r->data);
-    if (step_done(db, st, "put launch configuration") < 0)
+    if (db_step_done(db, st, "put launch configuration") < 0)
         return -1;
     return sqlite3_changes(db_sqlite(db)) > 0 ? 1 : 0;
 }
@@ -117,11 +95,11 @@ static void
 row_to_lc(sqlite3_stmt *st, struct asg_lc_rec *r)
 {
     asg_lc_rec_release(r);
-    col_copy(st, 0, r->region, sizeof(r->region));
-    col_copy(st, 1, r->name, sizeof(r->name));
-    col_copy(st, 2, r->arn, sizeof(r->arn));
+    db_col_text(st, 0, r->region, sizeof(r->region));
+    db_col_text(st, 1, r->name, sizeof(r->name));
+    db_col_text(st, 2, r->arn, sizeof(r->arn));
     r->created_ms = sqlite3_column_int64(st, 3);
-    r->data = col_dup(st, 4);
+    r->data = db_col_dup(st, 4);
 }
 
 int
@@ -179,7 +157,7 @@ asg_store_delete_lc(struct db *db, const char *region, const char *name)
         return -1;
     bind_text(st, 1, region);
     bind_text(st, 2, name);
-    return step_done(db, st, "delete launch configuration");
+    return db_step_done(db, st, "delete launch configuration");
 }
 
 int
@@ -220,28 +198,28 @@ static void
 row_to_group(sqlite3_stmt *st, struct asg_group_rec *r)
 {
     asg_group_rec_release(r);
-    col_copy(st, 0, r->region, sizeof(r->region));
-    col_copy(st, 1, r->name, sizeof(r->name));
-    col_copy(st, 2, r->arn, sizeof(r->arn));
+    db_col_text(st, 0, r->region, sizeof(r->region));
+    db_col_text(st, 1, r->name, sizeof(r->name));
+    db_col_text(st, 2, r->arn, sizeof(r->arn));
     r->created_ms = sqlite3_column_int64(st, 3);
     r->min_size = sqlite3_column_int(st, 4);
     r->max_size = sqlite3_column_int(st, 5);
     r->desired = sqlite3_column_int(st, 6);
     r->default_cooldown = sqlite3_column_int(st, 7);
     r->grace = sqlite3_column_int(st, 8);
-    col_copy(st, 9, r->health_check_type, sizeof(r->health_check_type));
-    col_copy(st, 10, r->lc_name, sizeof(r->lc_name));
+    db_col_text(st, 9, r->health_check_type, sizeof(r->health_check_type));
+    db_col_text(st, 10, r->lc_name, sizeof(r->lc_name));
     r->protect_new = sqlite3_column_int(st, 11) != 0;
     r->last_scaling_ms = sqlite3_column_int64(st, 12);
-    r->launch_template = col_dup(st, 13);
-    r->azs = col_dup(st, 14);
-    r->subnets = col_dup(st, 15);
-    r->vpc_zone = col_dup(st, 16);
-    r->lbs = col_dup(st, 17);
-    r->tgs = col_dup(st, 18);
-    r->policies = col_dup(st, 19);
-    r->suspended = col_dup(st, 20);
-    r->cause = col_dup(st, 21);
+    r->launch_template = db_col_dup(st, 13);
+    r->azs = db_col_dup(st, 14);
+    r->subnets = db_col_dup(st, 15);
+    r->vpc_zone = db_col_dup(st, 16);
+    r->lbs = db_col_dup(st, 17);
+    r->tgs = db_col_dup(st, 18);
+    r->policies = db_col_dup(st, 19);
+    r->suspended = db_col_dup(st, 20);
+    r->cause = db_col_dup(st, 21);
 }
 
 int
@@ -280,7 +258,7 @@ asg_store_put_group(struct db *db, const struct asg_group_rec *r)
     bind_text(st, 20, r->policies ? r->policies : "[\"Default\"]");
     bind_text(st, 21, r->suspended ? r->suspended : "[]");
     bind_text(st, 22, r->cause);
-    return step_done(db, st, "put group");
+    return db_step_done(db, st, "put group");
 }
 
 int
@@ -345,7 +323,7 @@ asg_store_delete_group(struct db *db, const char *region, const char *name)
             return -1;
         bind_text(st, 1, region);
         bind_text(st, 2, name);
-        if (step_done(db, st, "delete group") < 0)
+        if (db_step_done(db, st, "delete group") < 0)
             return -1;
     }
     return 0;
@@ -414,22 +392,22 @@ static void
 row_to_inst(sqlite3_stmt *st, struct asg_inst_rec *r)
 {
     asg_inst_rec_release(r);
-    col_copy(st, 0, r->id, sizeof(r->id));
-    col_copy(st, 1, r->region, sizeof(r->region));
-    col_copy(st, 2, r->group, sizeof(r->group));
-    col_copy(st, 3, r->az, sizeof(r->az));
-    col_copy(st, 4, r->state, sizeof(r->state));
-    col_copy(st, 5, r->health, sizeof(r->health));
+    db_col_text(st, 0, r->id, sizeof(r->id));
+    db_col_text(st, 1, r->region, sizeof(r->region));
+    db_col_text(st, 2, r->group, sizeof(r->group));
+    db_col_text(st, 3, r->az, sizeof(r->az));
+    db_col_text(st, 4, r->state, sizeof(r->state));
+    db_col_text(st, 5, r->health, sizeof(r->health));
     r->protected_ = sqlite3_column_int(st, 6) != 0;
-    col_copy(st, 7, r->lc_name, sizeof(r->lc_name));
-    col_copy(st, 8, r->instance_type, sizeof(r->instance_type));
-    col_copy(st, 9, r->image_id, sizeof(r->image_id));
+    db_col_text(st, 7, r->lc_name, sizeof(r->lc_name));
+    db_col_text(st, 8, r->instance_type, sizeof(r->instance_type));
+    db_col_text(st, 9, r->image_id, sizeof(r->image_id));
     r->launched_ms = sqlite3_column_int64(st, 10);
     r->in_service_ms = sqlite3_column_int64(st, 11);
-    col_copy(st, 12, r->activity_id, sizeof(r->activity_id));
-    r->launch_template = col_dup(st, 13);
-    r->actions = col_dup(st, 14);
-    r->health_cause = col_dup(st, 15);
+    db_col_text(st, 12, r->activity_id, sizeof(r->activity_id));
+    r->launch_template = db_col_dup(st, 13);
+    r->actions = db_col_dup(st, 14);
+    r->health_cause = db_col_dup(st, 15);
     r->drain_until_ms = sqlite3_column_int64(st, 16);
 }
 
@@ -463,7 +441,7 @@ asg_store_put_inst(struct db *db, const struct asg_inst_rec *r)
     bind_text(st, 15, r->actions ? r->actions : "[]");
     bind_text(st, 16, r->health_cause);
     sqlite3_bind_int64(st, 17, r->drain_until_ms);
-    return step_done(db, st, "put group instance");
+    return db_step_done(db, st, "put group instance");
 }
 
 int
@@ -521,7 +499,7 @@ asg_store_delete_inst(struct db *db, const char *id)
     if (!st)
         return -1;
     bind_text(st, 1, id);
-    return step_done(db, st, "delete group instance");
+    return db_step_done(db, st, "delete group instance");
 }
 
 /* ---- lifecycle hooks ---- */
@@ -533,15 +511,15 @@ asg_store_delete_inst(struct db *db, const char *id)
 static void
 row_to_hook(sqlite3_stmt *st, struct asg_hook_rec *r)
 {
-    col_copy(st, 0, r->region, sizeof(r->region));
-    col_copy(st, 1, r->group, sizeof(r->group));
-    col_copy(st, 2, r->name, sizeof(r->name));
-    col_copy(st, 3, r->transition, sizeof(r->transition));
+    db_col_text(st, 0, r->region, sizeof(r->region));
+    db_col_text(st, 1, r->group, sizeof(r->group));
+    db_col_text(st, 2, r->name, sizeof(r->name));
+    db_col_text(st, 3, r->transition, sizeof(r->transition));
     r->heartbeat = sqlite3_column_int(st, 4);
-    col_copy(st, 5, r->default_result, sizeof(r->default_result));
-    col_copy(st, 6, r->target_arn, sizeof(r->target_arn));
-    col_copy(st, 7, r->role_arn, sizeof(r->role_arn));
-    col_copy(st, 8, r->metadata, sizeof(r->metadata));
+    db_col_text(st, 5, r->default_result, sizeof(r->default_result));
+    db_col_text(st, 6, r->target_arn, sizeof(r->target_arn));
+    db_col_text(st, 7, r->role_arn, sizeof(r->role_arn));
+    db_col_text(st, 8, r->metadata, sizeof(r->metadata));
 }
 
 int
@@ -563,7 +541,7 @@ asg_store_put_hook(struct db *db, const struct asg_hook_rec *r)
     bind_text(st, 7, r->target_arn);
     bind_text(st, 8, r->role_arn);
     bind_text(st, 9, r->metadata);
-    return step_done(db, st, "put lifecycle hook");
+    return db_step_done(db, st, "put lifecycle hook");
 }
 
 int
@@ -619,7 +597,7 @@ asg_store_delete_hook(struct db *db, const char *region, const char *group, cons
     bind_text(st, 1, region);
     bind_text(st, 2, group);
     bind_text(st, 3, name);
-    return step_done(db, st, "delete lifecycle hook");
+    return db_step_done(db, st, "delete lifecycle hook");
 }
 
 /* ---- activities ---- */
@@ -631,18 +609,18 @@ asg_store_delete_hook(struct db *db, const char *region, const char *group, cons
 static void
 row_to_activity(sqlite3_stmt *st, struct asg_activity_rec *r)
 {
-    col_copy(st, 0, r->id, sizeof(r->id));
-    col_copy(st, 1, r->region, sizeof(r->region));
-    col_copy(st, 2, r->group, sizeof(r->group));
-    col_copy(st, 3, r->group_arn, sizeof(r->group_arn));
-    col_copy(st, 4, r->description, sizeof(r->description));
-    col_copy(st, 5, r->cause, sizeof(r->cause));
+    db_col_text(st, 0, r->id, sizeof(r->id));
+    db_col_text(st, 1, r->region, sizeof(r->region));
+    db_col_text(st, 2, r->group, sizeof(r->group));
+    db_col_text(st, 3, r->group_arn, sizeof(r->group_arn));
+    db_col_text(st, 4, r->description, sizeof(r->description));
+    db_col_text(st, 5, r->cause, sizeof(r->cause));
     r->start_ms = sqlite3_column_int64(st, 6);
     r->end_ms = sqlite3_column_int64(st, 7);
-    col_copy(st, 8, r->status_code, sizeof(r->status_code));
-    col_copy(st, 9, r->status_message, sizeof(r->status_message));
+    db_col_text(st, 8, r->status_code, sizeof(r->status_code));
+    db_col_text(st, 9, r->status_message, sizeof(r->status_message));
     r->progress = sqlite3_column_int(st, 10);
-    col_copy(st, 11, r->details, sizeof(r->details));
+    db_col_text(st, 11, r->details, sizeof(r->details));
 }
 
 int
@@ -668,7 +646,7 @@ asg_store_put_activity(struct db *db, const struct asg_activity_rec *r)
     bind_text(st, 10, r->status_message);
     sqlite3_bind_int(st, 11, r->progress);
     bind_text(st, 12, r->details);
-    return step_done(db, st, "put activity");
+    return db_step_done(db, st, "put activity");
 }
 
 int
@@ -725,7 +703,7 @@ asg_store_add_launch(struct db *db, const char *region, const char *group, const
     bind_text(st, 2, region);
     bind_text(st, 3, group);
     sqlite3_bind_int64(st, 4, launched_ms);
-    return step_done(db, st, "add launch");
+    return db_step_done(db, st, "add launch");
 }
 
 int
@@ -738,7 +716,7 @@ asg_store_end_launch(struct db *db, const char *id, int64_t ended_ms)
         return -1;
     bind_text(st, 1, id);
     sqlite3_bind_int64(st, 2, ended_ms);
-    return step_done(db, st, "end launch");
+    return db_step_done(db, st, "end launch");
 }
 
 int
@@ -760,7 +738,7 @@ asg_store_list_launches(struct db *db, const char *region, const char *group, in
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct asg_launch_rec *r = push((void **)out, n, &alloc, sizeof(**out));
-        col_copy(st, 0, r->id, sizeof(r->id));
+        db_col_text(st, 0, r->id, sizeof(r->id));
         r->launched_ms = sqlite3_column_int64(st, 1);
         r->ended_ms = sqlite3_column_int64(st, 2);
     }
@@ -805,5 +783,5 @@ asg_store_put_watch(struct db *db, const char *region, const char *group, int64_
     bind_text(st, 2, group);
     sqlite3_bind_int64(st, 3, unsteady_ms);
     sqlite3_bind_int64(st, 4, alarm_ms);
-    return step_done(db, st, "put launch watch");
+    return db_step_done(db, st, "put launch watch");
 }

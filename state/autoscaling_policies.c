@@ -8,26 +8,12 @@
 #include "autoscaling_policies.h"
 #include "db_internal.h"
 
-/* Copies column i of the current row into a fixed buffer (truncating, always terminated). */
-static void
-col_text(sqlite3_stmt *st, int i, char *out, size_t outsz)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(out, outsz, "%s", t ? (const char *)t : "");
-}
-
-static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
 /* Binds an optional text: "" is NULL. */
 static void
 bind_text_opt(sqlite3_stmt *st, int i, const char *s)
 {
     if (s[0])
-        bind_text(st, i, s);
+        db_bind_text(st, i, s);
     else
         sqlite3_bind_null(st, i);
 }
@@ -49,29 +35,6 @@ col_int_opt(sqlite3_stmt *st, int i)
     return sqlite3_column_type(st, i) == SQLITE_NULL ? ASG_STORE_NONE : sqlite3_column_int64(st, i);
 }
 
-/* Steps a statement that returns no rows; resets it. 0 or -1 (logged). */
-static int
-exec_done(struct db *db, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return db_error(db, what);
-    return 0;
-}
-
-/* Steps a statement returning one integer (COUNT); -1 on failure. */
-static int
-query_int(struct db *db, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    int v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return db_error(db, what);
-    return v;
-}
-
 /* Binds (region, group[, name]) as ?1, ?2[, ?3] and steps a statement returning no rows. */
 static int
 exec_keyed(struct db *db, const char *sql, const char *region, const char *group, const char *name,
@@ -80,11 +43,11 @@ exec_keyed(struct db *db, const char *sql, const char *region, const char *group
     sqlite3_stmt *st = db_stmt(db, sql);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, group);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, group);
     if (name)
-        bind_text(st, 3, name);
-    return exec_done(db, st, what);
+        db_bind_text(st, 3, name);
+    return db_step_done(db, st, what);
 }
 
 /* Binds (region, group) and returns the COUNT the statement computes. */
@@ -94,9 +57,9 @@ count_keyed(struct db *db, const char *sql, const char *region, const char *grou
     sqlite3_stmt *st = db_stmt(db, sql);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, group);
-    return query_int(db, st, what);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, group);
+    return db_query_int(db, st, what);
 }
 
 /* ---- tags ---- */
@@ -124,12 +87,12 @@ asg_store_tag_put(struct db *db, const struct asg_tag_row *row)
     sqlite3_stmt *st = db_stmt(db, SQL_TAG_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, row->region);
-    bind_text(st, 2, row->group);
-    bind_text(st, 3, row->key);
-    bind_text(st, 4, row->value);
+    db_bind_text(st, 1, row->region);
+    db_bind_text(st, 2, row->group);
+    db_bind_text(st, 3, row->key);
+    db_bind_text(st, 4, row->value);
     sqlite3_bind_int(st, 5, row->propagate);
-    return exec_done(db, st, "asg tag put");
+    return db_step_done(db, st, "asg tag put");
 }
 
 int
@@ -139,12 +102,12 @@ asg_store_tag_delete(struct db *db, const char *region, const char *group, const
     sqlite3_stmt *st = db_stmt(db, value ? SQL_TAG_DELETE_VALUE : SQL_TAG_DELETE_ANY);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, group);
-    bind_text(st, 3, key);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, group);
+    db_bind_text(st, 3, key);
     if (value)
-        bind_text(st, 4, value);
-    return exec_done(db, st, "asg tag delete");
+        db_bind_text(st, 4, value);
+    return db_step_done(db, st, "asg tag delete");
 }
 
 int
@@ -160,16 +123,16 @@ asg_store_tag_each(struct db *db, const char *region, const char *group, asg_sto
     sqlite3_stmt *st = db_stmt(db, group ? SQL_TAG_EACH_GROUP : SQL_TAG_EACH);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
+    db_bind_text(st, 1, region);
     if (group)
-        bind_text(st, 2, group);
+        db_bind_text(st, 2, group);
     int rc, ret = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct asg_tag_row row;
-        col_text(st, 0, row.region, sizeof(row.region));
-        col_text(st, 1, row.group, sizeof(row.group));
-        col_text(st, 2, row.key, sizeof(row.key));
-        col_text(st, 3, row.value, sizeof(row.value));
+        db_col_text(st, 0, row.region, sizeof(row.region));
+        db_col_text(st, 1, row.group, sizeof(row.group));
+        db_col_text(st, 2, row.key, sizeof(row.key));
+        db_col_text(st, 3, row.value, sizeof(row.value));
         row.propagate = sqlite3_column_int(st, 4) != 0;
         ret = fn(arg, &row);
         if (ret != 0)
@@ -215,22 +178,22 @@ static const char SQL_POLICY_DROP[] =
 static void
 policy_from_row(sqlite3_stmt *st, struct asg_policy_row *p)
 {
-    col_text(st, 0, p->region, sizeof(p->region));
-    col_text(st, 1, p->group, sizeof(p->group));
-    col_text(st, 2, p->name, sizeof(p->name));
-    col_text(st, 3, p->arn, sizeof(p->arn));
-    col_text(st, 4, p->policy_type, sizeof(p->policy_type));
-    col_text(st, 5, p->adjustment_type, sizeof(p->adjustment_type));
+    db_col_text(st, 0, p->region, sizeof(p->region));
+    db_col_text(st, 1, p->group, sizeof(p->group));
+    db_col_text(st, 2, p->name, sizeof(p->name));
+    db_col_text(st, 3, p->arn, sizeof(p->arn));
+    db_col_text(st, 4, p->policy_type, sizeof(p->policy_type));
+    db_col_text(st, 5, p->adjustment_type, sizeof(p->adjustment_type));
     p->has_min_magnitude = sqlite3_column_type(st, 6) != SQLITE_NULL;
     p->min_magnitude = sqlite3_column_int(st, 6);
     p->has_scaling_adjustment = sqlite3_column_type(st, 7) != SQLITE_NULL;
     p->scaling_adjustment = sqlite3_column_int(st, 7);
     p->has_cooldown = sqlite3_column_type(st, 8) != SQLITE_NULL;
     p->cooldown = sqlite3_column_int(st, 8);
-    col_text(st, 9, p->metric_aggregation_type, sizeof(p->metric_aggregation_type));
+    db_col_text(st, 9, p->metric_aggregation_type, sizeof(p->metric_aggregation_type));
     p->has_warmup = sqlite3_column_type(st, 10) != SQLITE_NULL;
     p->warmup = sqlite3_column_int(st, 10);
-    col_text(st, 11, p->steps, sizeof(p->steps));
+    db_col_text(st, 11, p->steps, sizeof(p->steps));
     p->enabled = sqlite3_column_int(st, 12) != 0;
     p->created_ms = sqlite3_column_int64(st, 13);
 }
@@ -241,11 +204,11 @@ asg_store_policy_put(struct db *db, const struct asg_policy_row *p)
     sqlite3_stmt *st = db_stmt(db, SQL_POLICY_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, p->region);
-    bind_text(st, 2, p->group);
-    bind_text(st, 3, p->name);
-    bind_text(st, 4, p->arn);
-    bind_text(st, 5, p->policy_type);
+    db_bind_text(st, 1, p->region);
+    db_bind_text(st, 2, p->group);
+    db_bind_text(st, 3, p->name);
+    db_bind_text(st, 4, p->arn);
+    db_bind_text(st, 5, p->policy_type);
     bind_text_opt(st, 6, p->adjustment_type);
     bind_int_opt(st, 7, p->has_min_magnitude, p->min_magnitude);
     bind_int_opt(st, 8, p->has_scaling_adjustment, p->scaling_adjustment);
@@ -255,7 +218,7 @@ asg_store_policy_put(struct db *db, const struct asg_policy_row *p)
     bind_text_opt(st, 12, p->steps);
     sqlite3_bind_int(st, 13, p->enabled);
     sqlite3_bind_int64(st, 14, p->created_ms);
-    return exec_done(db, st, "asg policy put");
+    return db_step_done(db, st, "asg policy put");
 }
 
 /* Steps a bound single-row policy look-up: 1, 0 or -1. */
@@ -278,9 +241,9 @@ asg_store_policy_get(struct db *db, const char *region, const char *group, const
     sqlite3_stmt *st = db_stmt(db, SQL_POLICY_GET);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, group);
-    bind_text(st, 3, name);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, group);
+    db_bind_text(st, 3, name);
     return policy_lookup(db, st, out);
 }
 
@@ -291,8 +254,8 @@ asg_store_policy_get_by_arn(struct db *db, const char *region, const char *arn,
     sqlite3_stmt *st = db_stmt(db, SQL_POLICY_GET_ARN);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, arn);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, arn);
     return policy_lookup(db, st, out);
 }
 
@@ -303,9 +266,9 @@ asg_store_policy_each(struct db *db, const char *region, const char *group, asg_
     sqlite3_stmt *st = db_stmt(db, group ? SQL_POLICY_EACH_GROUP : SQL_POLICY_EACH);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
+    db_bind_text(st, 1, region);
     if (group)
-        bind_text(st, 2, group);
+        db_bind_text(st, 2, group);
     struct asg_policy_row *row = xmalloc(sizeof(*row));
     int rc, ret = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -371,14 +334,14 @@ static const char SQL_SCHED_SET_NEXT[] = "UPDATE asg_scheduled_actions SET next_
 static void
 sched_from_row(sqlite3_stmt *st, struct asg_sched_row *s)
 {
-    col_text(st, 0, s->region, sizeof(s->region));
-    col_text(st, 1, s->group, sizeof(s->group));
-    col_text(st, 2, s->name, sizeof(s->name));
-    col_text(st, 3, s->arn, sizeof(s->arn));
+    db_col_text(st, 0, s->region, sizeof(s->region));
+    db_col_text(st, 1, s->group, sizeof(s->group));
+    db_col_text(st, 2, s->name, sizeof(s->name));
+    db_col_text(st, 3, s->arn, sizeof(s->arn));
     s->start_ms = col_int_opt(st, 4);
     s->end_ms = col_int_opt(st, 5);
-    col_text(st, 6, s->recurrence, sizeof(s->recurrence));
-    col_text(st, 7, s->time_zone, sizeof(s->time_zone));
+    db_col_text(st, 6, s->recurrence, sizeof(s->recurrence));
+    db_col_text(st, 7, s->time_zone, sizeof(s->time_zone));
     s->min_size = (int)col_int_opt(st, 8);
     s->max_size = (int)col_int_opt(st, 9);
     s->desired = (int)col_int_opt(st, 10);
@@ -392,10 +355,10 @@ asg_store_sched_put(struct db *db, const struct asg_sched_row *s)
     sqlite3_stmt *st = db_stmt(db, SQL_SCHED_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, s->region);
-    bind_text(st, 2, s->group);
-    bind_text(st, 3, s->name);
-    bind_text(st, 4, s->arn);
+    db_bind_text(st, 1, s->region);
+    db_bind_text(st, 2, s->group);
+    db_bind_text(st, 3, s->name);
+    db_bind_text(st, 4, s->arn);
     bind_int_opt(st, 5, s->start_ms != ASG_STORE_NONE, s->start_ms);
     bind_int_opt(st, 6, s->end_ms != ASG_STORE_NONE, s->end_ms);
     bind_text_opt(st, 7, s->recurrence);
@@ -405,7 +368,7 @@ asg_store_sched_put(struct db *db, const struct asg_sched_row *s)
     bind_int_opt(st, 11, s->desired != ASG_STORE_NONE, s->desired);
     bind_int_opt(st, 12, s->next_ms != ASG_STORE_NONE, s->next_ms);
     sqlite3_bind_int64(st, 13, s->created_ms);
-    return exec_done(db, st, "asg scheduled action put");
+    return db_step_done(db, st, "asg scheduled action put");
 }
 
 int
@@ -415,9 +378,9 @@ asg_store_sched_get(struct db *db, const char *region, const char *group, const 
     sqlite3_stmt *st = db_stmt(db, SQL_SCHED_GET);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, group);
-    bind_text(st, 3, name);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, group);
+    db_bind_text(st, 3, name);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         sched_from_row(st, out);
@@ -453,9 +416,9 @@ asg_store_sched_each(struct db *db, const char *region, const char *group, asg_s
     sqlite3_stmt *st = db_stmt(db, group ? SQL_SCHED_EACH_GROUP : SQL_SCHED_EACH);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
+    db_bind_text(st, 1, region);
     if (group)
-        bind_text(st, 2, group);
+        db_bind_text(st, 2, group);
     return sched_rows(db, st, fn, arg);
 }
 
@@ -510,9 +473,9 @@ asg_store_sched_set_next(struct db *db, const char *region, const char *group, c
     sqlite3_stmt *st = db_stmt(db, SQL_SCHED_SET_NEXT);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, group);
-    bind_text(st, 3, name);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, group);
+    db_bind_text(st, 3, name);
     bind_int_opt(st, 4, next_ms != ASG_STORE_NONE, next_ms);
-    return exec_done(db, st, "asg scheduled action set next");
+    return db_step_done(db, st, "asg scheduled action set next");
 }

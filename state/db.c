@@ -187,6 +187,52 @@ exec(struct db *db, const char *sql, const char *what)
     return 0;
 }
 
+void
+db_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+void
+db_col_text(sqlite3_stmt *st, int i, char *out, size_t outsz)
+{
+    /* memcpy, not snprintf: this runs for every column of every row a walk reads. */
+    const unsigned char *s = sqlite3_column_text(st, i);
+    size_t n = s ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (n >= outsz)
+        n = outsz - 1;
+    if (n)
+        memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+char *
+db_col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return xstrdup(s ? (const char *)s : "");
+}
+
+int
+db_step_done(struct db *db, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : db_error(db, what);
+}
+
+int
+db_query_int(struct db *db, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    int v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? v : db_error(db, what);
+}
+
 uint64_t
 db_changes(struct db *db)
 {

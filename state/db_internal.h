@@ -29,6 +29,19 @@ sqlite3_stmt *db_stmt(struct db *db, const char *sql);
 /* Logs "db: <what>: <sqlite's last error message>" and returns -1. */
 int db_error(struct db *db, const char *what);
 
+/* ---- what every typed store does with a statement ---- */
+
+/* Binds s as text (SQL NULL when s is NULL); s must outlive the statement's step. */
+void db_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Copies column i's text into out (outsz > 0), truncated, "" for NULL. */
+void db_col_text(sqlite3_stmt *st, int i, char *out, size_t outsz);
+/* Column i's text as a new string ("" for NULL); the caller frees it. */
+char *db_col_dup(sqlite3_stmt *st, int i);
+/* Steps a statement that returns no row and resets it: 0, or -1 (logged as `what`). */
+int db_step_done(struct db *db, sqlite3_stmt *st, const char *what);
+/* Steps a statement returning one integer and resets it: the integer, or -1 (logged). */
+int db_query_int(struct db *db, sqlite3_stmt *st, const char *what);
+
 /*
  * The migrations, oldest first: db_migrations[i] takes the schema from version i to i + 1.
  * Each runs inside its own transaction; append only, never edit a released one.

@@ -30,24 +30,6 @@ col_strdup(sqlite3_stmt *st, int i)
     return s ? xstrdup((const char *)s) : NULL;
 }
 
-static void
-col_copy(sqlite3_stmt *st, int i, char *out, size_t outsz)
-{
-    const unsigned char *s = sqlite3_column_text(st, i);
-    snprintf(out, outsz, "%s", s ? (const char *)s : "");
-}
-
-/* Steps a statement that returns no rows; -1 (logged) unless it completes. */
-static int
-step_done(struct db *db, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return db_error(db, what);
-    return 0;
-}
-
 /* ---- images ---- */
 
 #define IMAGE_COLUMNS                                                                              \
@@ -116,24 +98,24 @@ static void
 image_from_row(sqlite3_stmt *st, struct ec2_image_row *r)
 {
     memset(r, 0, sizeof(*r));
-    col_copy(st, 0, r->id, sizeof(r->id));
-    col_copy(st, 1, r->region, sizeof(r->region));
+    db_col_text(st, 0, r->id, sizeof(r->id));
+    db_col_text(st, 1, r->region, sizeof(r->region));
     r->name = col_strdup(st, 2);
     r->description = col_strdup(st, 3);
     r->location = col_strdup(st, 4);
-    col_copy(st, 5, r->owner_id, sizeof(r->owner_id));
-    col_copy(st, 6, r->owner_alias, sizeof(r->owner_alias));
-    col_copy(st, 7, r->state, sizeof(r->state));
-    col_copy(st, 8, r->architecture, sizeof(r->architecture));
-    col_copy(st, 9, r->root_device_name, sizeof(r->root_device_name));
+    db_col_text(st, 5, r->owner_id, sizeof(r->owner_id));
+    db_col_text(st, 6, r->owner_alias, sizeof(r->owner_alias));
+    db_col_text(st, 7, r->state, sizeof(r->state));
+    db_col_text(st, 8, r->architecture, sizeof(r->architecture));
+    db_col_text(st, 9, r->root_device_name, sizeof(r->root_device_name));
     r->block_devices = col_strdup(st, 10);
     r->ena_support = sqlite3_column_int(st, 11) != 0;
     r->public = sqlite3_column_int(st, 12) != 0;
     r->layer_dir = col_strdup(st, 13);
-    col_copy(st, 14, r->parent_id, sizeof(r->parent_id));
+    db_col_text(st, 14, r->parent_id, sizeof(r->parent_id));
     r->depth = sqlite3_column_int(st, 15);
     r->boot_script = col_strdup(st, 16);
-    col_copy(st, 17, r->source_instance_id, sizeof(r->source_instance_id));
+    db_col_text(st, 17, r->source_instance_id, sizeof(r->source_instance_id));
     r->builtin = sqlite3_column_int(st, 18) != 0;
     r->created_ms = sqlite3_column_int64(st, 19);
 }
@@ -170,7 +152,7 @@ ec2_store_image_put(struct db *db, const struct ec2_image_row *r)
     bind_text_empty_null(st, 18, r->source_instance_id);
     sqlite3_bind_int(st, 19, r->builtin);
     sqlite3_bind_int64(st, 20, r->created_ms);
-    return step_done(db, st, "insert ec2 image");
+    return db_step_done(db, st, "insert ec2 image");
 }
 
 int
@@ -206,7 +188,7 @@ ec2_store_image_find_name(struct db *db, const char *region, const char *owner_i
     int rc = sqlite3_step(st);
     int ret = 0;
     if (rc == SQLITE_ROW) {
-        col_copy(st, 0, id, idsz);
+        db_col_text(st, 0, id, idsz);
         ret = 1;
     } else if (rc != SQLITE_DONE) {
         ret = db_error(db, "find ec2 image by name");
@@ -223,7 +205,7 @@ ec2_store_image_deregister(struct db *db, const char *id, int64_t ms)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, ms);
-    return step_done(db, st, "deregister ec2 image");
+    return db_step_done(db, st, "deregister ec2 image");
 }
 
 int
@@ -266,12 +248,12 @@ static void
 lt_from_row(sqlite3_stmt *st, struct ec2_lt_row *r)
 {
     memset(r, 0, sizeof(*r));
-    col_copy(st, 0, r->id, sizeof(r->id));
-    col_copy(st, 1, r->region, sizeof(r->region));
-    col_copy(st, 2, r->name, sizeof(r->name));
+    db_col_text(st, 0, r->id, sizeof(r->id));
+    db_col_text(st, 1, r->region, sizeof(r->region));
+    db_col_text(st, 2, r->name, sizeof(r->name));
     r->default_ver = sqlite3_column_int64(st, 3);
     r->next_ver = sqlite3_column_int64(st, 4);
-    col_copy(st, 5, r->created_by, sizeof(r->created_by));
+    db_col_text(st, 5, r->created_by, sizeof(r->created_by));
     r->created_ms = sqlite3_column_int64(st, 6);
 }
 
@@ -294,7 +276,7 @@ ec2_store_lt_put(struct db *db, const struct ec2_lt_row *r)
     sqlite3_bind_int64(st, 5, r->next_ver);
     sqlite3_bind_text(st, 6, r->created_by, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 7, r->created_ms);
-    return step_done(db, st, "insert ec2 launch template");
+    return db_step_done(db, st, "insert ec2 launch template");
 }
 
 static int
@@ -339,7 +321,7 @@ ec2_store_lt_update(struct db *db, const struct ec2_lt_row *r)
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, r->default_ver);
     sqlite3_bind_int64(st, 3, r->next_ver);
-    return step_done(db, st, "update ec2 launch template");
+    return db_step_done(db, st, "update ec2 launch template");
 }
 
 int
@@ -349,7 +331,7 @@ ec2_store_lt_delete(struct db *db, const char *id)
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    return step_done(db, st, "delete ec2 launch template");
+    return db_step_done(db, st, "delete ec2 launch template");
 }
 
 int
@@ -400,13 +382,13 @@ static void
 ltv_from_row(sqlite3_stmt *st, struct ec2_ltv_row *r)
 {
     memset(r, 0, sizeof(*r));
-    col_copy(st, 0, r->template_id, sizeof(r->template_id));
+    db_col_text(st, 0, r->template_id, sizeof(r->template_id));
     r->version = sqlite3_column_int64(st, 1);
     r->description = col_strdup(st, 2);
     r->data = col_strdup(st, 3);
     if (!r->data)
         r->data = xstrdup("{}");
-    col_copy(st, 4, r->created_by, sizeof(r->created_by));
+    db_col_text(st, 4, r->created_by, sizeof(r->created_by));
     r->created_ms = sqlite3_column_int64(st, 5);
 }
 
@@ -428,7 +410,7 @@ ec2_store_ltv_put(struct db *db, const struct ec2_ltv_row *r)
     sqlite3_bind_text(st, 4, r->data ? r->data : "{}", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 5, r->created_by, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 6, r->created_ms);
-    return step_done(db, st, "insert ec2 launch template version");
+    return db_step_done(db, st, "insert ec2 launch template version");
 }
 
 int
@@ -476,7 +458,7 @@ ec2_store_ltv_delete(struct db *db, const char *template_id, int64_t version)
         return -1;
     sqlite3_bind_text(st, 1, template_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, version);
-    if (step_done(db, st, "delete ec2 launch template version") < 0)
+    if (db_step_done(db, st, "delete ec2 launch template version") < 0)
         return -1;
     return sqlite3_changes(db_sqlite(db)) > 0 ? 1 : 0;
 }

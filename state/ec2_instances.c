@@ -48,67 +48,38 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
     sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
 }
 
-static void
-col_copy(sqlite3_stmt *st, int i, char *out, size_t outsz)
-{
-    /* memcpy, not snprintf: this runs for every column of every row a describe reads. */
-    const unsigned char *s = sqlite3_column_text(st, i);
-    size_t n = s ? (size_t)sqlite3_column_bytes(st, i) : 0;
-    if (n >= outsz)
-        n = outsz - 1;
-    if (n)
-        memcpy(out, s, n);
-    out[n] = '\0';
-}
-
-static char *
-col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return xstrdup(s ? (const char *)s : "");
-}
-
 /* Fills r from a row selected with INSTANCE_COLUMNS (releasing what r held). */
 static void
 row_to_rec(sqlite3_stmt *st, struct ec2_instance_rec *r)
 {
     ec2_instance_rec_release(r);
-    col_copy(st, 0, r->id, sizeof(r->id));
-    col_copy(st, 1, r->region, sizeof(r->region));
-    col_copy(st, 2, r->reservation_id, sizeof(r->reservation_id));
-    col_copy(st, 3, r->image_id, sizeof(r->image_id));
-    col_copy(st, 4, r->instance_type, sizeof(r->instance_type));
-    col_copy(st, 5, r->az, sizeof(r->az));
-    col_copy(st, 6, r->subnet_id, sizeof(r->subnet_id));
-    col_copy(st, 7, r->vpc_id, sizeof(r->vpc_id));
-    col_copy(st, 8, r->private_ip, sizeof(r->private_ip));
+    db_col_text(st, 0, r->id, sizeof(r->id));
+    db_col_text(st, 1, r->region, sizeof(r->region));
+    db_col_text(st, 2, r->reservation_id, sizeof(r->reservation_id));
+    db_col_text(st, 3, r->image_id, sizeof(r->image_id));
+    db_col_text(st, 4, r->instance_type, sizeof(r->instance_type));
+    db_col_text(st, 5, r->az, sizeof(r->az));
+    db_col_text(st, 6, r->subnet_id, sizeof(r->subnet_id));
+    db_col_text(st, 7, r->vpc_id, sizeof(r->vpc_id));
+    db_col_text(st, 8, r->private_ip, sizeof(r->private_ip));
     r->state_code = sqlite3_column_int(st, 9);
-    col_copy(st, 10, r->state_reason_code, sizeof(r->state_reason_code));
-    col_copy(st, 11, r->state_reason_message, sizeof(r->state_reason_message));
-    col_copy(st, 12, r->transition_reason, sizeof(r->transition_reason));
+    db_col_text(st, 10, r->state_reason_code, sizeof(r->state_reason_code));
+    db_col_text(st, 11, r->state_reason_message, sizeof(r->state_reason_message));
+    db_col_text(st, 12, r->transition_reason, sizeof(r->transition_reason));
     r->launch_ms = sqlite3_column_int64(st, 13);
-    col_copy(st, 14, r->key_name, sizeof(r->key_name));
-    r->user_data = col_dup(st, 15);
-    col_copy(st, 16, r->client_token, sizeof(r->client_token));
-    col_copy(st, 17, r->shutdown_behavior, sizeof(r->shutdown_behavior));
+    db_col_text(st, 14, r->key_name, sizeof(r->key_name));
+    r->user_data = db_col_dup(st, 15);
+    db_col_text(st, 16, r->client_token, sizeof(r->client_token));
+    db_col_text(st, 17, r->shutdown_behavior, sizeof(r->shutdown_behavior));
     r->disable_api_termination = sqlite3_column_int(st, 18) != 0;
-    r->iam_profile = col_dup(st, 19);
-    r->security_groups = col_dup(st, 20);
-    r->metadata_options = col_dup(st, 21);
-    r->ports = col_dup(st, 22);
+    r->iam_profile = db_col_dup(st, 19);
+    r->security_groups = db_col_dup(st, 20);
+    r->metadata_options = db_col_dup(st, 21);
+    r->ports = db_col_dup(st, 22);
     r->first_boot_done = sqlite3_column_int(st, 23) != 0;
     r->reboot_pending = sqlite3_column_int(st, 24) != 0;
     r->ami_launch_index = sqlite3_column_int(st, 25);
     r->terminated_ms = sqlite3_column_int64(st, 26);
-}
-
-/* Steps a statement expected to finish without rows; resets it. */
-static int
-step_done(struct db *db, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : db_error(db, what);
 }
 
 int
@@ -129,7 +100,7 @@ ec2_store_put_reservation(struct db *db, const char *id, const char *region, con
         sqlite3_bind_null(st, 4);
     bind_text(st, 5, request_digest ? request_digest : "");
     sqlite3_bind_int64(st, 6, now_ms);
-    return step_done(db, st, "put reservation");
+    return db_step_done(db, st, "put reservation");
 }
 
 int
@@ -148,8 +119,8 @@ ec2_store_find_reservation(struct db *db, const char *region, const char *client
     if (digestsz)
         digest[0] = '\0';
     if (rc == SQLITE_ROW) {
-        col_copy(st, 0, id, idsz);
-        col_copy(st, 1, digest, digestsz);
+        db_col_text(st, 0, id, idsz);
+        db_col_text(st, 1, digest, digestsz);
         ret = 1;
     } else if (rc != SQLITE_DONE) {
         ret = db_error(db, "find reservation");
@@ -169,7 +140,7 @@ ec2_store_reservation_owner(struct db *db, const char *id, char *owner, size_t o
     int rc = sqlite3_step(st);
     snprintf(owner, ownersz, "%s", "");
     if (rc == SQLITE_ROW)
-        col_copy(st, 0, owner, ownersz);
+        db_col_text(st, 0, owner, ownersz);
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(db, "reservation owner");
 }
@@ -221,7 +192,7 @@ ec2_store_put_instance(struct db *db, const struct ec2_instance_rec *r)
         sqlite3_bind_int64(st, 27, r->terminated_ms);
     else
         sqlite3_bind_null(st, 27);
-    return step_done(db, st, "put instance");
+    return db_step_done(db, st, "put instance");
 }
 
 int
@@ -315,8 +286,8 @@ ec2_store_walk_instance_keys(struct db *db, const char *region, ec2_instance_key
             alloc = alloc ? 2 * alloc : 64;
             keys = xrealloc(keys, alloc * sizeof(*keys));
         }
-        col_copy(st, 0, keys[n].id, sizeof(keys[n].id));
-        col_copy(st, 1, keys[n].reservation_id, sizeof(keys[n].reservation_id));
+        db_col_text(st, 0, keys[n].id, sizeof(keys[n].id));
+        db_col_text(st, 1, keys[n].reservation_id, sizeof(keys[n].reservation_id));
         n++;
     }
     sqlite3_reset(st);
@@ -355,7 +326,7 @@ ec2_store_delete_instance(struct db *db, const char *id)
         return -1;
     bind_text(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW)
-        col_copy(st, 0, res, sizeof(res));
+        db_col_text(st, 0, res, sizeof(res));
     sqlite3_reset(st);
     const char *const sqls[] = { sql_tokens, sql_faults, sql_del };
     for (size_t i = 0; i < ARRAY_SIZE(sqls); i++) {
@@ -363,14 +334,14 @@ ec2_store_delete_instance(struct db *db, const char *id)
         if (!st)
             return -1;
         bind_text(st, 1, id);
-        if (step_done(db, st, "delete instance") < 0)
+        if (db_step_done(db, st, "delete instance") < 0)
             return -1;
     }
     st = db_stmt(db, sql_res_del);
     if (!st)
         return -1;
     bind_text(st, 1, res);
-    return step_done(db, st, "delete reservation");
+    return db_step_done(db, st, "delete reservation");
 }
 
 int
@@ -419,7 +390,7 @@ ec2_store_put_fault(struct db *db, const char *kind, const char *target, int64_t
     bind_text(st, 1, kind);
     bind_text(st, 2, target);
     sqlite3_bind_int64(st, 3, now_ms);
-    return step_done(db, st, "put fault");
+    return db_step_done(db, st, "put fault");
 }
 
 int
@@ -438,7 +409,7 @@ ec2_store_delete_faults(struct db *db, const char *kind, const char *target)
         bind_text(st, 2, target);
     else
         sqlite3_bind_null(st, 2);
-    return step_done(db, st, "delete faults");
+    return db_step_done(db, st, "delete faults");
 }
 
 int
@@ -468,8 +439,8 @@ ec2_store_walk_faults(struct db *db, ec2_fault_walk_fn *fn, void *arg)
     int rc, ret = 0;
     while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         char kind[32], target[64];
-        col_copy(st, 0, kind, sizeof(kind));
-        col_copy(st, 1, target, sizeof(target));
+        db_col_text(st, 0, kind, sizeof(kind));
+        db_col_text(st, 1, target, sizeof(target));
         ret = fn(arg, kind, target, sqlite3_column_int64(st, 2));
     }
     sqlite3_reset(st);
@@ -490,7 +461,7 @@ ec2_store_put_imds_token(struct db *db, const char *token, const char *instance_
     /* Tokens that expired long ago are dropped as new ones come, so the table stays small. */
     bind_text(st, 1, instance_id);
     sqlite3_bind_int64(st, 2, expires_ms - 2 * 21600 * 1000LL);
-    if (step_done(db, st, "expire imds tokens") < 0)
+    if (db_step_done(db, st, "expire imds tokens") < 0)
         return -1;
     st = db_stmt(db, sql);
     if (!st)
@@ -498,7 +469,7 @@ ec2_store_put_imds_token(struct db *db, const char *token, const char *instance_
     bind_text(st, 1, token);
     bind_text(st, 2, instance_id);
     sqlite3_bind_int64(st, 3, expires_ms);
-    return step_done(db, st, "put imds token");
+    return db_step_done(db, st, "put imds token");
 }
 
 int

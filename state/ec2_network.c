@@ -8,43 +8,6 @@
 #include "ec2_network.h"
 #include "db_internal.h"
 
-/* Copies column i of the current row into a fixed buffer (truncating, always terminated). */
-static void
-col_text(sqlite3_stmt *st, int i, char *out, size_t outsz)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(out, outsz, "%s", t ? (const char *)t : "");
-}
-
-static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
-/* Steps a statement that returns no rows; resets it. 0 or -1 (logged). */
-static int
-exec_done(struct db *db, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return db_error(db, what);
-    return 0;
-}
-
-/* Steps a statement returning one integer (COUNT, EXISTS); -1 on failure. */
-static int
-query_int(struct db *db, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    int v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return db_error(db, what);
-    return v;
-}
-
 /* ---- regions ---- */
 
 static const char SQL_REGION_GET[] = "SELECT COUNT(*) FROM ec2_network_regions WHERE region = ?1";
@@ -57,8 +20,8 @@ ec2_store_region_initialized(struct db *db, const char *region)
     sqlite3_stmt *st = db_stmt(db, SQL_REGION_GET);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    int n = query_int(db, st, "ec2 region get");
+    db_bind_text(st, 1, region);
+    int n = db_query_int(db, st, "ec2 region get");
     return n < 0 ? -1 : n > 0;
 }
 
@@ -68,8 +31,8 @@ ec2_store_region_mark_initialized(struct db *db, const char *region)
     sqlite3_stmt *st = db_stmt(db, SQL_REGION_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    return exec_done(db, st, "ec2 region put");
+    db_bind_text(st, 1, region);
+    return db_step_done(db, st, "ec2 region put");
 }
 
 /* ---- VPCs ---- */
@@ -89,13 +52,13 @@ static const char SQL_VPC_DELETE[] = "DELETE FROM ec2_vpcs WHERE id = ?1";
 static void
 vpc_from_row(sqlite3_stmt *st, struct ec2_vpc_row *v)
 {
-    col_text(st, 0, v->id, sizeof(v->id));
-    col_text(st, 1, v->region, sizeof(v->region));
-    col_text(st, 2, v->cidr, sizeof(v->cidr));
-    col_text(st, 3, v->cidr_assoc_id, sizeof(v->cidr_assoc_id));
+    db_col_text(st, 0, v->id, sizeof(v->id));
+    db_col_text(st, 1, v->region, sizeof(v->region));
+    db_col_text(st, 2, v->cidr, sizeof(v->cidr));
+    db_col_text(st, 3, v->cidr_assoc_id, sizeof(v->cidr_assoc_id));
     v->is_default = sqlite3_column_int(st, 4) != 0;
-    col_text(st, 5, v->instance_tenancy, sizeof(v->instance_tenancy));
-    col_text(st, 6, v->dhcp_options_id, sizeof(v->dhcp_options_id));
+    db_col_text(st, 5, v->instance_tenancy, sizeof(v->instance_tenancy));
+    db_col_text(st, 6, v->dhcp_options_id, sizeof(v->dhcp_options_id));
     v->created_ms = sqlite3_column_int64(st, 7);
 }
 
@@ -105,15 +68,15 @@ ec2_store_vpc_put(struct db *db, const struct ec2_vpc_row *v)
     sqlite3_stmt *st = db_stmt(db, SQL_VPC_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, v->id);
-    bind_text(st, 2, v->region);
-    bind_text(st, 3, v->cidr);
-    bind_text(st, 4, v->cidr_assoc_id);
+    db_bind_text(st, 1, v->id);
+    db_bind_text(st, 2, v->region);
+    db_bind_text(st, 3, v->cidr);
+    db_bind_text(st, 4, v->cidr_assoc_id);
     sqlite3_bind_int(st, 5, v->is_default);
-    bind_text(st, 6, v->instance_tenancy);
-    bind_text(st, 7, v->dhcp_options_id);
+    db_bind_text(st, 6, v->instance_tenancy);
+    db_bind_text(st, 7, v->dhcp_options_id);
     sqlite3_bind_int64(st, 8, v->created_ms);
-    return exec_done(db, st, "ec2 vpc put");
+    return db_step_done(db, st, "ec2 vpc put");
 }
 
 /* Runs a prepared single-row look-up: 1 (filled by conv), 0 (none) or -1. */
@@ -147,8 +110,8 @@ ec2_store_vpc_get(struct db *db, const char *region, const char *id, struct ec2_
     sqlite3_stmt *st = db_stmt(db, SQL_VPC_GET);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, id);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, id);
     return get_one(db, st, vpc_conv, out, "ec2 vpc get");
 }
 
@@ -158,7 +121,7 @@ ec2_store_vpc_get_default(struct db *db, const char *region, struct ec2_vpc_row 
     sqlite3_stmt *st = db_stmt(db, SQL_VPC_GET_DEFAULT);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
+    db_bind_text(st, 1, region);
     return get_one(db, st, vpc_conv, out, "ec2 vpc get default");
 }
 
@@ -209,7 +172,7 @@ ec2_store_vpc_each(struct db *db, const char *region, ec2_store_vpc_fn *fn, void
     sqlite3_stmt *st = db_stmt(db, SQL_VPC_EACH);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
+    db_bind_text(st, 1, region);
     struct ec2_vpc_row row;
     return each_rows(db, st, vpc_conv, &row, &(struct each_ctx){ vpc_call, { .vpc = fn }, arg },
                      "ec2 vpc each");
@@ -221,8 +184,8 @@ ec2_store_vpc_delete(struct db *db, const char *id)
     sqlite3_stmt *st = db_stmt(db, SQL_VPC_DELETE);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
-    return exec_done(db, st, "ec2 vpc delete");
+    db_bind_text(st, 1, id);
+    return db_step_done(db, st, "ec2 vpc delete");
 }
 
 /* ---- subnets ---- */
@@ -247,11 +210,11 @@ static void
 subnet_conv(sqlite3_stmt *st, void *out)
 {
     struct ec2_subnet_row *s = out;
-    col_text(st, 0, s->id, sizeof(s->id));
-    col_text(st, 1, s->region, sizeof(s->region));
-    col_text(st, 2, s->vpc_id, sizeof(s->vpc_id));
-    col_text(st, 3, s->az, sizeof(s->az));
-    col_text(st, 4, s->cidr, sizeof(s->cidr));
+    db_col_text(st, 0, s->id, sizeof(s->id));
+    db_col_text(st, 1, s->region, sizeof(s->region));
+    db_col_text(st, 2, s->vpc_id, sizeof(s->vpc_id));
+    db_col_text(st, 3, s->az, sizeof(s->az));
+    db_col_text(st, 4, s->cidr, sizeof(s->cidr));
     s->default_for_az = sqlite3_column_int(st, 5) != 0;
     s->map_public_ip = sqlite3_column_int(st, 6) != 0;
     s->created_ms = sqlite3_column_int64(st, 7);
@@ -269,15 +232,15 @@ ec2_store_subnet_put(struct db *db, const struct ec2_subnet_row *s)
     sqlite3_stmt *st = db_stmt(db, SQL_SUBNET_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, s->id);
-    bind_text(st, 2, s->region);
-    bind_text(st, 3, s->vpc_id);
-    bind_text(st, 4, s->az);
-    bind_text(st, 5, s->cidr);
+    db_bind_text(st, 1, s->id);
+    db_bind_text(st, 2, s->region);
+    db_bind_text(st, 3, s->vpc_id);
+    db_bind_text(st, 4, s->az);
+    db_bind_text(st, 5, s->cidr);
     sqlite3_bind_int(st, 6, s->default_for_az);
     sqlite3_bind_int(st, 7, s->map_public_ip);
     sqlite3_bind_int64(st, 8, s->created_ms);
-    return exec_done(db, st, "ec2 subnet put");
+    return db_step_done(db, st, "ec2 subnet put");
 }
 
 int
@@ -286,8 +249,8 @@ ec2_store_subnet_get(struct db *db, const char *region, const char *id, struct e
     sqlite3_stmt *st = db_stmt(db, SQL_SUBNET_GET);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, id);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, id);
     return get_one(db, st, subnet_conv, out, "ec2 subnet get");
 }
 
@@ -298,8 +261,8 @@ ec2_store_subnet_get_default(struct db *db, const char *region, const char *az,
     sqlite3_stmt *st = db_stmt(db, SQL_SUBNET_GET_DEFAULT);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, az);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, az);
     return get_one(db, st, subnet_conv, out, "ec2 subnet get default");
 }
 
@@ -309,7 +272,7 @@ ec2_store_subnet_each(struct db *db, const char *region, ec2_store_subnet_fn *fn
     sqlite3_stmt *st = db_stmt(db, SQL_SUBNET_EACH);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
+    db_bind_text(st, 1, region);
     struct ec2_subnet_row row;
     return each_rows(db, st, subnet_conv, &row,
                      &(struct each_ctx){ subnet_call, { .subnet = fn }, arg }, "ec2 subnet each");
@@ -321,7 +284,7 @@ ec2_store_subnet_each_in_vpc(struct db *db, const char *vpc_id, ec2_store_subnet
     sqlite3_stmt *st = db_stmt(db, SQL_SUBNET_EACH_IN_VPC);
     if (!st)
         return -1;
-    bind_text(st, 1, vpc_id);
+    db_bind_text(st, 1, vpc_id);
     struct ec2_subnet_row row;
     return each_rows(db, st, subnet_conv, &row,
                      &(struct each_ctx){ subnet_call, { .subnet = fn }, arg },
@@ -334,8 +297,8 @@ ec2_store_subnet_count_in_vpc(struct db *db, const char *vpc_id)
     sqlite3_stmt *st = db_stmt(db, SQL_SUBNET_COUNT_IN_VPC);
     if (!st)
         return -1;
-    bind_text(st, 1, vpc_id);
-    return query_int(db, st, "ec2 subnet count");
+    db_bind_text(st, 1, vpc_id);
+    return db_query_int(db, st, "ec2 subnet count");
 }
 
 int
@@ -344,8 +307,8 @@ ec2_store_subnet_delete(struct db *db, const char *id)
     sqlite3_stmt *st = db_stmt(db, SQL_SUBNET_DELETE);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
-    return exec_done(db, st, "ec2 subnet delete");
+    db_bind_text(st, 1, id);
+    return db_step_done(db, st, "ec2 subnet delete");
 }
 
 /* ---- addresses ---- */
@@ -372,7 +335,7 @@ ec2_store_subnet_ip_lowest_free(struct db *db, const char *subnet_id, uint32_t f
     sqlite3_stmt *st = db_stmt(db, SQL_IP_LOWEST_FREE);
     if (!st)
         return -1;
-    bind_text(st, 1, subnet_id);
+    db_bind_text(st, 1, subnet_id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)first);
     int rc = sqlite3_step(st);
     int ret;
@@ -396,9 +359,9 @@ ec2_store_subnet_ip_put(struct db *db, const char *subnet_id, uint32_t ip)
     sqlite3_stmt *st = db_stmt(db, SQL_IP_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, subnet_id);
+    db_bind_text(st, 1, subnet_id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)ip);
-    return exec_done(db, st, "ec2 subnet ip put");
+    return db_step_done(db, st, "ec2 subnet ip put");
 }
 
 int
@@ -407,9 +370,9 @@ ec2_store_subnet_ip_delete(struct db *db, const char *subnet_id, uint32_t ip)
     sqlite3_stmt *st = db_stmt(db, SQL_IP_DELETE);
     if (!st)
         return -1;
-    bind_text(st, 1, subnet_id);
+    db_bind_text(st, 1, subnet_id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)ip);
-    return exec_done(db, st, "ec2 subnet ip delete");
+    return db_step_done(db, st, "ec2 subnet ip delete");
 }
 
 int
@@ -418,8 +381,8 @@ ec2_store_subnet_ip_count(struct db *db, const char *subnet_id)
     sqlite3_stmt *st = db_stmt(db, SQL_IP_COUNT);
     if (!st)
         return -1;
-    bind_text(st, 1, subnet_id);
-    return query_int(db, st, "ec2 subnet ip count");
+    db_bind_text(st, 1, subnet_id);
+    return db_query_int(db, st, "ec2 subnet ip count");
 }
 
 /* ---- security groups ---- */
@@ -454,11 +417,11 @@ static void
 sg_conv(sqlite3_stmt *st, void *out)
 {
     struct ec2_sg_row *g = out;
-    col_text(st, 0, g->id, sizeof(g->id));
-    col_text(st, 1, g->region, sizeof(g->region));
-    col_text(st, 2, g->vpc_id, sizeof(g->vpc_id));
-    col_text(st, 3, g->name, sizeof(g->name));
-    col_text(st, 4, g->description, sizeof(g->description));
+    db_col_text(st, 0, g->id, sizeof(g->id));
+    db_col_text(st, 1, g->region, sizeof(g->region));
+    db_col_text(st, 2, g->vpc_id, sizeof(g->vpc_id));
+    db_col_text(st, 3, g->name, sizeof(g->name));
+    db_col_text(st, 4, g->description, sizeof(g->description));
     g->created_ms = sqlite3_column_int64(st, 5);
 }
 
@@ -474,13 +437,13 @@ ec2_store_sg_put(struct db *db, const struct ec2_sg_row *g)
     sqlite3_stmt *st = db_stmt(db, SQL_SG_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, g->id);
-    bind_text(st, 2, g->region);
-    bind_text(st, 3, g->vpc_id);
-    bind_text(st, 4, g->name);
-    bind_text(st, 5, g->description);
+    db_bind_text(st, 1, g->id);
+    db_bind_text(st, 2, g->region);
+    db_bind_text(st, 3, g->vpc_id);
+    db_bind_text(st, 4, g->name);
+    db_bind_text(st, 5, g->description);
     sqlite3_bind_int64(st, 6, g->created_ms);
-    return exec_done(db, st, "ec2 sg put");
+    return db_step_done(db, st, "ec2 sg put");
 }
 
 int
@@ -489,8 +452,8 @@ ec2_store_sg_get(struct db *db, const char *region, const char *id, struct ec2_s
     sqlite3_stmt *st = db_stmt(db, SQL_SG_GET);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, id);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, id);
     return get_one(db, st, sg_conv, out, "ec2 sg get");
 }
 
@@ -501,8 +464,8 @@ ec2_store_sg_get_by_name(struct db *db, const char *vpc_id, const char *name,
     sqlite3_stmt *st = db_stmt(db, SQL_SG_GET_BY_NAME);
     if (!st)
         return -1;
-    bind_text(st, 1, vpc_id);
-    bind_text(st, 2, name);
+    db_bind_text(st, 1, vpc_id);
+    db_bind_text(st, 2, name);
     return get_one(db, st, sg_conv, out, "ec2 sg get by name");
 }
 
@@ -512,7 +475,7 @@ ec2_store_sg_each(struct db *db, const char *region, ec2_store_sg_fn *fn, void *
     sqlite3_stmt *st = db_stmt(db, SQL_SG_EACH);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
+    db_bind_text(st, 1, region);
     struct ec2_sg_row row;
     return each_rows(db, st, sg_conv, &row, &(struct each_ctx){ sg_call, { .sg = fn }, arg },
                      "ec2 sg each");
@@ -524,8 +487,8 @@ ec2_store_sg_count_non_default_in_vpc(struct db *db, const char *vpc_id)
     sqlite3_stmt *st = db_stmt(db, SQL_SG_COUNT_NON_DEFAULT);
     if (!st)
         return -1;
-    bind_text(st, 1, vpc_id);
-    return query_int(db, st, "ec2 sg count");
+    db_bind_text(st, 1, vpc_id);
+    return db_query_int(db, st, "ec2 sg count");
 }
 
 int
@@ -536,8 +499,8 @@ ec2_store_sg_delete(struct db *db, const char *id)
         sqlite3_stmt *st = db_stmt(db, sqls[i]);
         if (!st)
             return -1;
-        bind_text(st, 1, id);
-        if (exec_done(db, st, "ec2 sg delete") < 0)
+        db_bind_text(st, 1, id);
+        if (db_step_done(db, st, "ec2 sg delete") < 0)
             return -1;
     }
     return 0;
@@ -549,8 +512,8 @@ ec2_store_sg_is_referenced(struct db *db, const char *id)
     sqlite3_stmt *st = db_stmt(db, SQL_SG_REFERENCED);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
-    return query_int(db, st, "ec2 sg referenced");
+    db_bind_text(st, 1, id);
+    return db_query_int(db, st, "ec2 sg referenced");
 }
 
 int
@@ -559,9 +522,9 @@ ec2_store_sg_user_put(struct db *db, const char *group_id, const char *user_id)
     sqlite3_stmt *st = db_stmt(db, SQL_SG_USER_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, group_id);
-    bind_text(st, 2, user_id);
-    return exec_done(db, st, "ec2 sg user put");
+    db_bind_text(st, 1, group_id);
+    db_bind_text(st, 2, user_id);
+    return db_step_done(db, st, "ec2 sg user put");
 }
 
 int
@@ -570,8 +533,8 @@ ec2_store_sg_user_delete_all(struct db *db, const char *user_id)
     sqlite3_stmt *st = db_stmt(db, SQL_SG_USER_DELETE_ALL);
     if (!st)
         return -1;
-    bind_text(st, 1, user_id);
-    return exec_done(db, st, "ec2 sg user delete");
+    db_bind_text(st, 1, user_id);
+    return db_step_done(db, st, "ec2 sg user delete");
 }
 
 int
@@ -580,8 +543,8 @@ ec2_store_sg_in_use(struct db *db, const char *group_id)
     sqlite3_stmt *st = db_stmt(db, SQL_SG_IN_USE);
     if (!st)
         return -1;
-    bind_text(st, 1, group_id);
-    return query_int(db, st, "ec2 sg in use");
+    db_bind_text(st, 1, group_id);
+    return db_query_int(db, st, "ec2 sg in use");
 }
 
 /* ---- security group rules ---- */
@@ -600,19 +563,19 @@ static void
 rule_conv(sqlite3_stmt *st, void *out)
 {
     struct ec2_sg_rule_row *r = out;
-    col_text(st, 0, r->id, sizeof(r->id));
-    col_text(st, 1, r->group_id, sizeof(r->group_id));
+    db_col_text(st, 0, r->id, sizeof(r->id));
+    db_col_text(st, 1, r->group_id, sizeof(r->group_id));
     r->is_egress = sqlite3_column_int(st, 2) != 0;
-    col_text(st, 3, r->protocol, sizeof(r->protocol));
+    db_col_text(st, 3, r->protocol, sizeof(r->protocol));
     r->has_ports = sqlite3_column_type(st, 4) != SQLITE_NULL;
     r->from_port = sqlite3_column_int(st, 4);
     r->to_port = sqlite3_column_int(st, 5);
-    col_text(st, 6, r->cidr_ipv4, sizeof(r->cidr_ipv4));
-    col_text(st, 7, r->cidr_ipv6, sizeof(r->cidr_ipv6));
-    col_text(st, 8, r->prefix_list_id, sizeof(r->prefix_list_id));
-    col_text(st, 9, r->ref_group_id, sizeof(r->ref_group_id));
-    col_text(st, 10, r->ref_user_id, sizeof(r->ref_user_id));
-    col_text(st, 11, r->description, sizeof(r->description));
+    db_col_text(st, 6, r->cidr_ipv4, sizeof(r->cidr_ipv4));
+    db_col_text(st, 7, r->cidr_ipv6, sizeof(r->cidr_ipv6));
+    db_col_text(st, 8, r->prefix_list_id, sizeof(r->prefix_list_id));
+    db_col_text(st, 9, r->ref_group_id, sizeof(r->ref_group_id));
+    db_col_text(st, 10, r->ref_user_id, sizeof(r->ref_user_id));
+    db_col_text(st, 11, r->description, sizeof(r->description));
 }
 
 static int
@@ -626,7 +589,7 @@ static void
 bind_opt(sqlite3_stmt *st, int i, const char *s)
 {
     if (s[0])
-        bind_text(st, i, s);
+        db_bind_text(st, i, s);
     else
         sqlite3_bind_null(st, i);
 }
@@ -637,10 +600,10 @@ ec2_store_sg_rule_put(struct db *db, const struct ec2_sg_rule_row *r)
     sqlite3_stmt *st = db_stmt(db, SQL_RULE_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, r->id);
-    bind_text(st, 2, r->group_id);
+    db_bind_text(st, 1, r->id);
+    db_bind_text(st, 2, r->group_id);
     sqlite3_bind_int(st, 3, r->is_egress);
-    bind_text(st, 4, r->protocol);
+    db_bind_text(st, 4, r->protocol);
     if (r->has_ports) {
         sqlite3_bind_int(st, 5, r->from_port);
         sqlite3_bind_int(st, 6, r->to_port);
@@ -651,7 +614,7 @@ ec2_store_sg_rule_put(struct db *db, const struct ec2_sg_rule_row *r)
     bind_opt(st, 10, r->ref_group_id);
     bind_opt(st, 11, r->ref_user_id);
     bind_opt(st, 12, r->description);
-    return exec_done(db, st, "ec2 sg rule put");
+    return db_step_done(db, st, "ec2 sg rule put");
 }
 
 int
@@ -660,7 +623,7 @@ ec2_store_sg_rule_each(struct db *db, const char *group_id, ec2_store_sg_rule_fn
     sqlite3_stmt *st = db_stmt(db, SQL_RULE_EACH);
     if (!st)
         return -1;
-    bind_text(st, 1, group_id);
+    db_bind_text(st, 1, group_id);
     struct ec2_sg_rule_row row;
     return each_rows(db, st, rule_conv, &row, &(struct each_ctx){ rule_call, { .rule = fn }, arg },
                      "ec2 sg rule each");
@@ -672,8 +635,8 @@ ec2_store_sg_rule_delete(struct db *db, const char *id)
     sqlite3_stmt *st = db_stmt(db, SQL_RULE_DELETE);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
-    return exec_done(db, st, "ec2 sg rule delete");
+    db_bind_text(st, 1, id);
+    return db_step_done(db, st, "ec2 sg rule delete");
 }
 
 /* ---- key pairs ---- */
@@ -694,12 +657,12 @@ static void
 key_conv(sqlite3_stmt *st, void *out)
 {
     struct ec2_key_pair_row *k = out;
-    col_text(st, 0, k->id, sizeof(k->id));
-    col_text(st, 1, k->region, sizeof(k->region));
-    col_text(st, 2, k->name, sizeof(k->name));
-    col_text(st, 3, k->key_type, sizeof(k->key_type));
-    col_text(st, 4, k->fingerprint, sizeof(k->fingerprint));
-    col_text(st, 5, k->public_key, sizeof(k->public_key));
+    db_col_text(st, 0, k->id, sizeof(k->id));
+    db_col_text(st, 1, k->region, sizeof(k->region));
+    db_col_text(st, 2, k->name, sizeof(k->name));
+    db_col_text(st, 3, k->key_type, sizeof(k->key_type));
+    db_col_text(st, 4, k->fingerprint, sizeof(k->fingerprint));
+    db_col_text(st, 5, k->public_key, sizeof(k->public_key));
     k->created_ms = sqlite3_column_int64(st, 6);
 }
 
@@ -715,14 +678,14 @@ ec2_store_key_pair_put(struct db *db, const struct ec2_key_pair_row *k)
     sqlite3_stmt *st = db_stmt(db, SQL_KEY_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, k->id);
-    bind_text(st, 2, k->region);
-    bind_text(st, 3, k->name);
-    bind_text(st, 4, k->key_type);
-    bind_text(st, 5, k->fingerprint);
-    bind_text(st, 6, k->public_key);
+    db_bind_text(st, 1, k->id);
+    db_bind_text(st, 2, k->region);
+    db_bind_text(st, 3, k->name);
+    db_bind_text(st, 4, k->key_type);
+    db_bind_text(st, 5, k->fingerprint);
+    db_bind_text(st, 6, k->public_key);
     sqlite3_bind_int64(st, 7, k->created_ms);
-    return exec_done(db, st, "ec2 key pair put");
+    return db_step_done(db, st, "ec2 key pair put");
 }
 
 int
@@ -732,8 +695,8 @@ ec2_store_key_pair_get_by_name(struct db *db, const char *region, const char *na
     sqlite3_stmt *st = db_stmt(db, SQL_KEY_GET_BY_NAME);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, name);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, name);
     return get_one(db, st, key_conv, out, "ec2 key pair get by name");
 }
 
@@ -744,8 +707,8 @@ ec2_store_key_pair_get(struct db *db, const char *region, const char *id,
     sqlite3_stmt *st = db_stmt(db, SQL_KEY_GET);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, id);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, id);
     return get_one(db, st, key_conv, out, "ec2 key pair get");
 }
 
@@ -755,7 +718,7 @@ ec2_store_key_pair_each(struct db *db, const char *region, ec2_store_key_pair_fn
     sqlite3_stmt *st = db_stmt(db, SQL_KEY_EACH);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
+    db_bind_text(st, 1, region);
     struct ec2_key_pair_row *row = xmalloc(sizeof(*row));
     int rc = each_rows(db, st, key_conv, row, &(struct each_ctx){ key_call, { .key = fn }, arg },
                        "ec2 key pair each");
@@ -769,8 +732,8 @@ ec2_store_key_pair_delete(struct db *db, const char *id)
     sqlite3_stmt *st = db_stmt(db, SQL_KEY_DELETE);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
-    return exec_done(db, st, "ec2 key pair delete");
+    db_bind_text(st, 1, id);
+    return db_step_done(db, st, "ec2 key pair delete");
 }
 
 /* ---- tags ---- */
@@ -796,12 +759,12 @@ ec2_store_tag_put(struct db *db, const char *region, const char *resource_id,
     sqlite3_stmt *st = db_stmt(db, SQL_TAG_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, resource_id);
-    bind_text(st, 2, resource_type);
-    bind_text(st, 3, region);
-    bind_text(st, 4, key);
-    bind_text(st, 5, value);
-    return exec_done(db, st, "ec2 tag put");
+    db_bind_text(st, 1, resource_id);
+    db_bind_text(st, 2, resource_type);
+    db_bind_text(st, 3, region);
+    db_bind_text(st, 4, key);
+    db_bind_text(st, 5, value);
+    return db_step_done(db, st, "ec2 tag put");
 }
 
 int
@@ -810,11 +773,11 @@ ec2_store_tag_delete(struct db *db, const char *resource_id, const char *key, co
     sqlite3_stmt *st = db_stmt(db, value ? SQL_TAG_DELETE_VALUE : SQL_TAG_DELETE_ANY);
     if (!st)
         return -1;
-    bind_text(st, 1, resource_id);
-    bind_text(st, 2, key);
+    db_bind_text(st, 1, resource_id);
+    db_bind_text(st, 2, key);
     if (value)
-        bind_text(st, 3, value);
-    return exec_done(db, st, "ec2 tag delete");
+        db_bind_text(st, 3, value);
+    return db_step_done(db, st, "ec2 tag delete");
 }
 
 int
@@ -823,8 +786,8 @@ ec2_store_tag_delete_all(struct db *db, const char *resource_id)
     sqlite3_stmt *st = db_stmt(db, SQL_TAG_DELETE_ALL);
     if (!st)
         return -1;
-    bind_text(st, 1, resource_id);
-    return exec_done(db, st, "ec2 tag delete all");
+    db_bind_text(st, 1, resource_id);
+    return db_step_done(db, st, "ec2 tag delete all");
 }
 
 int
@@ -833,8 +796,8 @@ ec2_store_tag_count(struct db *db, const char *resource_id)
     sqlite3_stmt *st = db_stmt(db, SQL_TAG_COUNT);
     if (!st)
         return -1;
-    bind_text(st, 1, resource_id);
-    return query_int(db, st, "ec2 tag count");
+    db_bind_text(st, 1, resource_id);
+    return db_query_int(db, st, "ec2 tag count");
 }
 
 static int
@@ -862,7 +825,7 @@ ec2_store_tag_each_of(struct db *db, const char *resource_id, ec2_store_tag_fn *
     sqlite3_stmt *st = db_stmt(db, SQL_TAG_EACH_OF);
     if (!st)
         return -1;
-    bind_text(st, 1, resource_id);
+    db_bind_text(st, 1, resource_id);
     return tag_rows(db, st, fn, arg);
 }
 
@@ -872,6 +835,6 @@ ec2_store_tag_each(struct db *db, const char *region, ec2_store_tag_fn *fn, void
     sqlite3_stmt *st = db_stmt(db, SQL_TAG_EACH);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
+    db_bind_text(st, 1, region);
     return tag_rows(db, st, fn, arg);
 }

@@ -8,41 +8,6 @@
 #include "elb.h"
 #include "db_internal.h"
 
-static void
-col_text(sqlite3_stmt *st, int i, char *out, size_t outsz)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(out, outsz, "%s", t ? (const char *)t : "");
-}
-
-static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
-static int
-exec_done(struct db *db, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return db_error(db, what);
-    return 0;
-}
-
-/* Steps a statement returning one integer; -1 on failure. */
-static int
-query_int(struct db *db, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    int v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return db_error(db, what);
-    return v;
-}
-
 /*
  * Collects every row of a listing statement into a malloc'd array of rows of `size` bytes,
  * each filled by conv. 0 (*out may be NULL when *n is 0) or -1.
@@ -122,15 +87,15 @@ static void
 lb_conv(sqlite3_stmt *st, void *out)
 {
     struct elb_lb_row *r = out;
-    col_text(st, 0, r->region, sizeof(r->region));
-    col_text(st, 1, r->name, sizeof(r->name));
-    col_text(st, 2, r->dns_name, sizeof(r->dns_name));
-    col_text(st, 3, r->scheme, sizeof(r->scheme));
-    col_text(st, 4, r->vpc_id, sizeof(r->vpc_id));
-    col_text(st, 5, r->zones, sizeof(r->zones));
-    col_text(st, 6, r->subnets, sizeof(r->subnets));
-    col_text(st, 7, r->security_groups, sizeof(r->security_groups));
-    col_text(st, 8, r->hc_target, sizeof(r->hc_target));
+    db_col_text(st, 0, r->region, sizeof(r->region));
+    db_col_text(st, 1, r->name, sizeof(r->name));
+    db_col_text(st, 2, r->dns_name, sizeof(r->dns_name));
+    db_col_text(st, 3, r->scheme, sizeof(r->scheme));
+    db_col_text(st, 4, r->vpc_id, sizeof(r->vpc_id));
+    db_col_text(st, 5, r->zones, sizeof(r->zones));
+    db_col_text(st, 6, r->subnets, sizeof(r->subnets));
+    db_col_text(st, 7, r->security_groups, sizeof(r->security_groups));
+    db_col_text(st, 8, r->hc_target, sizeof(r->hc_target));
     r->hc_interval = sqlite3_column_int(st, 9);
     r->hc_timeout = sqlite3_column_int(st, 10);
     r->hc_unhealthy = sqlite3_column_int(st, 11);
@@ -139,9 +104,9 @@ lb_conv(sqlite3_stmt *st, void *out)
     r->drain_enabled = sqlite3_column_int(st, 14) != 0;
     r->drain_timeout = sqlite3_column_int(st, 15);
     r->idle_timeout = sqlite3_column_int(st, 16);
-    col_text(st, 17, r->access_log, sizeof(r->access_log));
-    col_text(st, 18, r->additional, sizeof(r->additional));
-    col_text(st, 19, r->tags, sizeof(r->tags));
+    db_col_text(st, 17, r->access_log, sizeof(r->access_log));
+    db_col_text(st, 18, r->additional, sizeof(r->additional));
+    db_col_text(st, 19, r->tags, sizeof(r->tags));
     r->created_ms = sqlite3_column_int64(st, 20);
 }
 
@@ -151,15 +116,15 @@ elb_store_lb_put(struct db *db, const struct elb_lb_row *r)
     sqlite3_stmt *st = db_stmt(db, SQL_LB_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, r->region);
-    bind_text(st, 2, r->name);
-    bind_text(st, 3, r->dns_name);
-    bind_text(st, 4, r->scheme);
-    bind_text(st, 5, r->vpc_id);
-    bind_text(st, 6, r->zones);
-    bind_text(st, 7, r->subnets);
-    bind_text(st, 8, r->security_groups);
-    bind_text(st, 9, r->hc_target);
+    db_bind_text(st, 1, r->region);
+    db_bind_text(st, 2, r->name);
+    db_bind_text(st, 3, r->dns_name);
+    db_bind_text(st, 4, r->scheme);
+    db_bind_text(st, 5, r->vpc_id);
+    db_bind_text(st, 6, r->zones);
+    db_bind_text(st, 7, r->subnets);
+    db_bind_text(st, 8, r->security_groups);
+    db_bind_text(st, 9, r->hc_target);
     sqlite3_bind_int(st, 10, r->hc_interval);
     sqlite3_bind_int(st, 11, r->hc_timeout);
     sqlite3_bind_int(st, 12, r->hc_unhealthy);
@@ -168,11 +133,11 @@ elb_store_lb_put(struct db *db, const struct elb_lb_row *r)
     sqlite3_bind_int(st, 15, r->drain_enabled);
     sqlite3_bind_int(st, 16, r->drain_timeout);
     sqlite3_bind_int(st, 17, r->idle_timeout);
-    bind_text(st, 18, r->access_log);
-    bind_text(st, 19, r->additional);
-    bind_text(st, 20, r->tags);
+    db_bind_text(st, 18, r->access_log);
+    db_bind_text(st, 19, r->additional);
+    db_bind_text(st, 20, r->tags);
     sqlite3_bind_int64(st, 21, r->created_ms);
-    return exec_done(db, st, "elb lb put");
+    return db_step_done(db, st, "elb lb put");
 }
 
 int
@@ -181,8 +146,8 @@ elb_store_lb_get(struct db *db, const char *region, const char *name, struct elb
     sqlite3_stmt *st = db_stmt(db, SQL_LB_GET);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, name);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, name);
     return get_one(db, st, lb_conv, out, "elb lb get");
 }
 
@@ -192,7 +157,7 @@ elb_store_lb_get_by_dns(struct db *db, const char *dns_name, struct elb_lb_row *
     sqlite3_stmt *st = db_stmt(db, SQL_LB_GET_DNS);
     if (!st)
         return -1;
-    bind_text(st, 1, dns_name);
+    db_bind_text(st, 1, dns_name);
     return get_one(db, st, lb_conv, out, "elb lb get by dns");
 }
 
@@ -203,7 +168,7 @@ elb_store_lb_list(struct db *db, const char *region, struct elb_lb_row **out, si
     if (!st)
         return -1;
     if (region)
-        bind_text(st, 1, region);
+        db_bind_text(st, 1, region);
     return list_rows(db, st, sizeof(**out), lb_conv, (void **)out, n, "elb lb list");
 }
 
@@ -213,8 +178,8 @@ elb_store_lb_count(struct db *db, const char *region)
     sqlite3_stmt *st = db_stmt(db, SQL_LB_COUNT);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    return query_int(db, st, "elb lb count");
+    db_bind_text(st, 1, region);
+    return db_query_int(db, st, "elb lb count");
 }
 
 int
@@ -226,9 +191,9 @@ elb_store_lb_delete(struct db *db, const char *region, const char *name)
         sqlite3_stmt *st = db_stmt(db, sqls[i]);
         if (!st)
             return -1;
-        bind_text(st, 1, region);
-        bind_text(st, 2, name);
-        if (exec_done(db, st, "elb lb delete") < 0)
+        db_bind_text(st, 1, region);
+        db_bind_text(st, 2, name);
+        if (db_step_done(db, st, "elb lb delete") < 0)
             return -1;
     }
     return 0;
@@ -253,13 +218,13 @@ static void
 listener_conv(sqlite3_stmt *st, void *out)
 {
     struct elb_listener_row *r = out;
-    col_text(st, 0, r->region, sizeof(r->region));
-    col_text(st, 1, r->lb_name, sizeof(r->lb_name));
+    db_col_text(st, 0, r->region, sizeof(r->region));
+    db_col_text(st, 1, r->lb_name, sizeof(r->lb_name));
     r->lb_port = sqlite3_column_int(st, 2);
-    col_text(st, 3, r->protocol, sizeof(r->protocol));
-    col_text(st, 4, r->instance_protocol, sizeof(r->instance_protocol));
+    db_col_text(st, 3, r->protocol, sizeof(r->protocol));
+    db_col_text(st, 4, r->instance_protocol, sizeof(r->instance_protocol));
     r->instance_port = sqlite3_column_int(st, 5);
-    col_text(st, 6, r->ssl_cert, sizeof(r->ssl_cert));
+    db_col_text(st, 6, r->ssl_cert, sizeof(r->ssl_cert));
     r->host_port = sqlite3_column_int(st, 7);
 }
 
@@ -269,15 +234,15 @@ elb_store_listener_put(struct db *db, const struct elb_listener_row *r)
     sqlite3_stmt *st = db_stmt(db, SQL_LISTENER_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, r->region);
-    bind_text(st, 2, r->lb_name);
+    db_bind_text(st, 1, r->region);
+    db_bind_text(st, 2, r->lb_name);
     sqlite3_bind_int(st, 3, r->lb_port);
-    bind_text(st, 4, r->protocol);
-    bind_text(st, 5, r->instance_protocol);
+    db_bind_text(st, 4, r->protocol);
+    db_bind_text(st, 5, r->instance_protocol);
     sqlite3_bind_int(st, 6, r->instance_port);
-    bind_text(st, 7, r->ssl_cert);
+    db_bind_text(st, 7, r->ssl_cert);
     sqlite3_bind_int(st, 8, r->host_port);
-    return exec_done(db, st, "elb listener put");
+    return db_step_done(db, st, "elb listener put");
 }
 
 int
@@ -286,10 +251,10 @@ elb_store_listener_delete(struct db *db, const char *region, const char *lb_name
     sqlite3_stmt *st = db_stmt(db, SQL_LISTENER_DELETE);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, lb_name);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, lb_name);
     sqlite3_bind_int(st, 3, lb_port);
-    return exec_done(db, st, "elb listener delete");
+    return db_step_done(db, st, "elb listener delete");
 }
 
 int
@@ -300,8 +265,8 @@ elb_store_listener_list(struct db *db, const char *region, const char *lb_name,
     if (!st)
         return -1;
     if (lb_name) {
-        bind_text(st, 1, region);
-        bind_text(st, 2, lb_name);
+        db_bind_text(st, 1, region);
+        db_bind_text(st, 2, lb_name);
     }
     return list_rows(db, st, sizeof(**out), listener_conv, (void **)out, n, "elb listener list");
 }
@@ -313,11 +278,11 @@ elb_store_listener_set_host_port(struct db *db, const char *region, const char *
     sqlite3_stmt *st = db_stmt(db, SQL_LISTENER_HOST_PORT);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, lb_name);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, lb_name);
     sqlite3_bind_int(st, 3, lb_port);
     sqlite3_bind_int(st, 4, host_port);
-    return exec_done(db, st, "elb listener host port");
+    return db_step_done(db, st, "elb listener host port");
 }
 
 /* ---- instances ---- */
@@ -342,9 +307,9 @@ static void
 instance_conv(sqlite3_stmt *st, void *out)
 {
     struct elb_instance_row *r = out;
-    col_text(st, 0, r->region, sizeof(r->region));
-    col_text(st, 1, r->lb_name, sizeof(r->lb_name));
-    col_text(st, 2, r->instance_id, sizeof(r->instance_id));
+    db_col_text(st, 0, r->region, sizeof(r->region));
+    db_col_text(st, 1, r->lb_name, sizeof(r->lb_name));
+    db_col_text(st, 2, r->instance_id, sizeof(r->instance_id));
     r->registered = sqlite3_column_int(st, 3) != 0;
     r->drain_until_ms = sqlite3_column_int64(st, 4);
     r->in_service = sqlite3_column_int(st, 5) != 0;
@@ -360,9 +325,9 @@ elb_store_instance_put(struct db *db, const struct elb_instance_row *r)
     sqlite3_stmt *st = db_stmt(db, SQL_INSTANCE_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, r->region);
-    bind_text(st, 2, r->lb_name);
-    bind_text(st, 3, r->instance_id);
+    db_bind_text(st, 1, r->region);
+    db_bind_text(st, 2, r->lb_name);
+    db_bind_text(st, 3, r->instance_id);
     sqlite3_bind_int(st, 4, r->registered);
     sqlite3_bind_int64(st, 5, r->drain_until_ms);
     sqlite3_bind_int(st, 6, r->in_service);
@@ -370,7 +335,7 @@ elb_store_instance_put(struct db *db, const struct elb_instance_row *r)
     sqlite3_bind_int(st, 8, r->fail_streak);
     sqlite3_bind_int(st, 9, r->checks);
     sqlite3_bind_int64(st, 10, r->registered_ms);
-    return exec_done(db, st, "elb instance put");
+    return db_step_done(db, st, "elb instance put");
 }
 
 int
@@ -380,9 +345,9 @@ elb_store_instance_get(struct db *db, const char *region, const char *lb_name,
     sqlite3_stmt *st = db_stmt(db, SQL_INSTANCE_GET);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, lb_name);
-    bind_text(st, 3, instance_id);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, lb_name);
+    db_bind_text(st, 3, instance_id);
     return get_one(db, st, instance_conv, out, "elb instance get");
 }
 
@@ -393,8 +358,8 @@ elb_store_instance_list(struct db *db, const char *region, const char *lb_name,
     sqlite3_stmt *st = db_stmt(db, SQL_INSTANCE_LIST);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, lb_name);
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, lb_name);
     return list_rows(db, st, sizeof(**out), instance_conv, (void **)out, n, "elb instance list");
 }
 
@@ -404,7 +369,7 @@ elb_store_instance_count(struct db *db, const char *region, const char *lb_name)
     sqlite3_stmt *st = db_stmt(db, SQL_INSTANCE_COUNT);
     if (!st)
         return -1;
-    bind_text(st, 1, region);
-    bind_text(st, 2, lb_name);
-    return query_int(db, st, "elb instance count");
+    db_bind_text(st, 1, region);
+    db_bind_text(st, 2, lb_name);
+    return db_query_int(db, st, "elb instance count");
 }

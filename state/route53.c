@@ -8,50 +8,11 @@
 #include "route53.h"
 #include "db_internal.h"
 
-static void
-col_text(sqlite3_stmt *st, int i, char *out, size_t outsz)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(out, outsz, "%s", t ? (const char *)t : "");
-}
-
 static const char *
 col_str(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? (const char *)t : "";
-}
-
-static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-/* Steps a statement that returns no rows; resets it. 0 or -1 (logged). */
-static int
-exec_done(struct db *db, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return db_error(db, what);
-    return 0;
-}
-
-/* Steps a statement returning one integer (COUNT); -1 on failure. */
-static int
-query_int(struct db *db, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    int v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return db_error(db, what);
-    return v;
 }
 
 /*
@@ -97,17 +58,17 @@ static const char SQL_ZONE_COUNT[] = "SELECT COUNT(*) FROM r53_zones";
 static void
 zone_from_row(sqlite3_stmt *st, struct r53_zone_row *z)
 {
-    col_text(st, 0, z->id, sizeof(z->id));
-    col_text(st, 1, z->name, sizeof(z->name));
-    col_text(st, 2, z->sort_name, sizeof(z->sort_name));
-    col_text(st, 3, z->caller_ref, sizeof(z->caller_ref));
+    db_col_text(st, 0, z->id, sizeof(z->id));
+    db_col_text(st, 1, z->name, sizeof(z->name));
+    db_col_text(st, 2, z->sort_name, sizeof(z->sort_name));
+    db_col_text(st, 3, z->caller_ref, sizeof(z->caller_ref));
     z->has_comment = sqlite3_column_type(st, 4) != SQLITE_NULL;
-    col_text(st, 4, z->comment, sizeof(z->comment));
+    db_col_text(st, 4, z->comment, sizeof(z->comment));
     z->is_private = sqlite3_column_int(st, 5) != 0;
-    col_text(st, 6, z->vpc_id, sizeof(z->vpc_id));
-    col_text(st, 7, z->vpc_region, sizeof(z->vpc_region));
-    col_text(st, 8, z->name_servers, sizeof(z->name_servers));
-    col_text(st, 9, z->change_id, sizeof(z->change_id));
+    db_col_text(st, 6, z->vpc_id, sizeof(z->vpc_id));
+    db_col_text(st, 7, z->vpc_region, sizeof(z->vpc_region));
+    db_col_text(st, 8, z->name_servers, sizeof(z->name_servers));
+    db_col_text(st, 9, z->change_id, sizeof(z->change_id));
     z->created_ms = sqlite3_column_int64(st, 10);
 }
 
@@ -117,18 +78,18 @@ r53_store_zone_put(struct db *db, const struct r53_zone_row *z)
     sqlite3_stmt *st = db_stmt(db, SQL_ZONE_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, z->id);
-    bind_text(st, 2, z->name);
-    bind_text(st, 3, z->sort_name);
-    bind_text(st, 4, z->caller_ref);
-    bind_text(st, 5, z->has_comment ? z->comment : NULL);
+    db_bind_text(st, 1, z->id);
+    db_bind_text(st, 2, z->name);
+    db_bind_text(st, 3, z->sort_name);
+    db_bind_text(st, 4, z->caller_ref);
+    db_bind_text(st, 5, z->has_comment ? z->comment : NULL);
     sqlite3_bind_int(st, 6, z->is_private);
-    bind_text(st, 7, z->vpc_id[0] ? z->vpc_id : NULL);
-    bind_text(st, 8, z->vpc_region[0] ? z->vpc_region : NULL);
-    bind_text(st, 9, z->name_servers);
-    bind_text(st, 10, z->change_id);
+    db_bind_text(st, 7, z->vpc_id[0] ? z->vpc_id : NULL);
+    db_bind_text(st, 8, z->vpc_region[0] ? z->vpc_region : NULL);
+    db_bind_text(st, 9, z->name_servers);
+    db_bind_text(st, 10, z->change_id);
     sqlite3_bind_int64(st, 11, z->created_ms);
-    return exec_done(db, st, "r53 zone put");
+    return db_step_done(db, st, "r53 zone put");
 }
 
 static int
@@ -152,7 +113,7 @@ r53_store_zone_get(struct db *db, const char *id, struct r53_zone_row *out)
     sqlite3_stmt *st = db_stmt(db, SQL_ZONE_GET);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
+    db_bind_text(st, 1, id);
     return zone_get(db, st, out, "r53 zone get");
 }
 
@@ -162,7 +123,7 @@ r53_store_zone_get_by_ref(struct db *db, const char *caller_ref, struct r53_zone
     sqlite3_stmt *st = db_stmt(db, SQL_ZONE_GET_REF);
     if (!st)
         return -1;
-    bind_text(st, 1, caller_ref);
+    db_bind_text(st, 1, caller_ref);
     return zone_get(db, st, out, "r53 zone get by ref");
 }
 
@@ -172,9 +133,9 @@ r53_store_zone_set_comment(struct db *db, const char *id, const char *comment)
     sqlite3_stmt *st = db_stmt(db, SQL_ZONE_COMMENT);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
-    bind_text(st, 2, comment);
-    return exec_done(db, st, "r53 zone comment");
+    db_bind_text(st, 1, id);
+    db_bind_text(st, 2, comment);
+    return db_step_done(db, st, "r53 zone comment");
 }
 
 int
@@ -183,8 +144,8 @@ r53_store_zone_delete(struct db *db, const char *id)
     sqlite3_stmt *st = db_stmt(db, SQL_ZONE_DELETE);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
-    return exec_done(db, st, "r53 zone delete");
+    db_bind_text(st, 1, id);
+    return db_step_done(db, st, "r53 zone delete");
 }
 
 struct zone_each {
@@ -209,7 +170,7 @@ r53_store_zone_each(struct db *db, const char *from, r53_store_zone_fn *fn, void
     sqlite3_stmt *st = db_stmt(db, SQL_ZONE_EACH);
     if (!st)
         return -1;
-    bind_text(st, 1, from);
+    db_bind_text(st, 1, from);
     struct zone_each e = { fn, arg };
     return each_rows(db, st, zone_each_call, &e, "r53 zone each");
 }
@@ -221,8 +182,8 @@ r53_store_zone_each_by_name(struct db *db, const char *sort_name, const char *id
     sqlite3_stmt *st = db_stmt(db, SQL_ZONE_EACH_NAME);
     if (!st)
         return -1;
-    bind_text(st, 1, sort_name);
-    bind_text(st, 2, id);
+    db_bind_text(st, 1, sort_name);
+    db_bind_text(st, 2, id);
     struct zone_each e = { fn, arg };
     return each_rows(db, st, zone_each_call, &e, "r53 zone each by name");
 }
@@ -233,7 +194,7 @@ r53_store_zone_count(struct db *db)
     sqlite3_stmt *st = db_stmt(db, SQL_ZONE_COUNT);
     if (!st)
         return -1;
-    return query_int(db, st, "r53 zone count");
+    return db_query_int(db, st, "r53 zone count");
 }
 
 /* ---- record sets ---- */
@@ -262,14 +223,14 @@ r53_store_rrset_put(struct db *db, const struct r53_rrset_row *r)
     sqlite3_stmt *st = db_stmt(db, SQL_RRSET_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, r->zone_id);
-    bind_text(st, 2, r->name);
-    bind_text(st, 3, r->type);
-    bind_text(st, 4, r->set_id ? r->set_id : "");
-    bind_text(st, 5, r->sort_name);
-    bind_text(st, 6, r->health_check_id);
-    bind_text(st, 7, r->body);
-    return exec_done(db, st, "r53 rrset put");
+    db_bind_text(st, 1, r->zone_id);
+    db_bind_text(st, 2, r->name);
+    db_bind_text(st, 3, r->type);
+    db_bind_text(st, 4, r->set_id ? r->set_id : "");
+    db_bind_text(st, 5, r->sort_name);
+    db_bind_text(st, 6, r->health_check_id);
+    db_bind_text(st, 7, r->body);
+    return db_step_done(db, st, "r53 rrset put");
 }
 
 int
@@ -279,11 +240,11 @@ r53_store_rrset_delete(struct db *db, const char *zone_id, const char *name, con
     sqlite3_stmt *st = db_stmt(db, SQL_RRSET_DELETE);
     if (!st)
         return -1;
-    bind_text(st, 1, zone_id);
-    bind_text(st, 2, name);
-    bind_text(st, 3, type);
-    bind_text(st, 4, set_id ? set_id : "");
-    return exec_done(db, st, "r53 rrset delete");
+    db_bind_text(st, 1, zone_id);
+    db_bind_text(st, 2, name);
+    db_bind_text(st, 3, type);
+    db_bind_text(st, 4, set_id ? set_id : "");
+    return db_step_done(db, st, "r53 rrset delete");
 }
 
 struct rrset_each {
@@ -314,8 +275,8 @@ r53_store_rrset_each_at(struct db *db, const char *zone_id, const char *name,
     sqlite3_stmt *st = db_stmt(db, SQL_RRSET_AT);
     if (!st)
         return -1;
-    bind_text(st, 1, zone_id);
-    bind_text(st, 2, name);
+    db_bind_text(st, 1, zone_id);
+    db_bind_text(st, 2, name);
     struct rrset_each e = { fn, arg };
     return each_rows(db, st, rrset_each_call, &e, "r53 rrset each at");
 }
@@ -328,10 +289,10 @@ r53_store_rrset_each_from(struct db *db, const char *zone_id, const char *sort_n
     sqlite3_stmt *st = db_stmt(db, SQL_RRSET_FROM);
     if (!st)
         return -1;
-    bind_text(st, 1, zone_id);
-    bind_text(st, 2, sort_name);
-    bind_text(st, 3, type ? type : "");
-    bind_text(st, 4, set_id ? set_id : "");
+    db_bind_text(st, 1, zone_id);
+    db_bind_text(st, 2, sort_name);
+    db_bind_text(st, 3, type ? type : "");
+    db_bind_text(st, 4, set_id ? set_id : "");
     sqlite3_bind_int(st, 5, limit);
     struct rrset_each e = { fn, arg };
     return each_rows(db, st, rrset_each_call, &e, "r53 rrset each from");
@@ -353,8 +314,8 @@ r53_store_rrset_count(struct db *db, const char *zone_id)
     sqlite3_stmt *st = db_stmt(db, SQL_RRSET_COUNT);
     if (!st)
         return -1;
-    bind_text(st, 1, zone_id);
-    return query_int(db, st, "r53 rrset count");
+    db_bind_text(st, 1, zone_id);
+    return db_query_int(db, st, "r53 rrset count");
 }
 
 static int
@@ -372,7 +333,7 @@ r53_store_rrset_using_health_check(struct db *db, const char *id, r53_store_rrse
     sqlite3_stmt *st = db_stmt(db, SQL_RRSET_HEALTH);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
+    db_bind_text(st, 1, id);
     struct rrset_each inner = { fn, arg };
     struct rrset_each e = { found_one, &inner };
     return each_rows(db, st, rrset_each_call, &e, "r53 rrset using health check");
@@ -384,8 +345,8 @@ r53_store_rrset_delete_zone(struct db *db, const char *zone_id)
     sqlite3_stmt *st = db_stmt(db, SQL_RRSET_DELETE_ZONE);
     if (!st)
         return -1;
-    bind_text(st, 1, zone_id);
-    return exec_done(db, st, "r53 rrset delete zone");
+    db_bind_text(st, 1, zone_id);
+    return db_step_done(db, st, "r53 rrset delete zone");
 }
 
 /* ---- changes ---- */
@@ -402,11 +363,11 @@ r53_store_change_put(struct db *db, const char *id, int64_t submitted_ms, int64_
     sqlite3_stmt *st = db_stmt(db, SQL_CHANGE_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
+    db_bind_text(st, 1, id);
     sqlite3_bind_int64(st, 2, submitted_ms);
     sqlite3_bind_int64(st, 3, insync_ms);
-    bind_text(st, 4, comment);
-    return exec_done(db, st, "r53 change put");
+    db_bind_text(st, 4, comment);
+    return db_step_done(db, st, "r53 change put");
 }
 
 int
@@ -416,13 +377,13 @@ r53_store_change_get(struct db *db, const char *id, int64_t *submitted_ms, int64
     sqlite3_stmt *st = db_stmt(db, SQL_CHANGE_GET);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
+    db_bind_text(st, 1, id);
     int rc = sqlite3_step(st);
     int ret = 0;
     if (rc == SQLITE_ROW) {
         *submitted_ms = sqlite3_column_int64(st, 0);
         *insync_ms = sqlite3_column_int64(st, 1);
-        col_text(st, 2, comment, commentsz);
+        db_col_text(st, 2, comment, commentsz);
         ret = 1;
     } else if (rc != SQLITE_DONE) {
         ret = db_error(db, "r53 change get");
@@ -475,15 +436,15 @@ r53_store_health_put(struct db *db, const struct r53_health_row *h)
     sqlite3_stmt *st = db_stmt(db, SQL_HEALTH_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, h->id);
-    bind_text(st, 2, h->caller_ref);
-    bind_text(st, 3, h->config);
+    db_bind_text(st, 1, h->id);
+    db_bind_text(st, 2, h->caller_ref);
+    db_bind_text(st, 3, h->config);
     sqlite3_bind_int64(st, 4, h->version);
     sqlite3_bind_int64(st, 5, h->created_ms);
     sqlite3_bind_int(st, 6, h->healthy);
     sqlite3_bind_int64(st, 7, h->checked_ms);
-    bind_text(st, 8, h->reason ? h->reason : "");
-    return exec_done(db, st, "r53 health put");
+    db_bind_text(st, 8, h->reason ? h->reason : "");
+    return db_step_done(db, st, "r53 health put");
 }
 
 /* Runs a one-row look-up through fn: 1 found, 0 not, -1 failure. */
@@ -509,7 +470,7 @@ r53_store_health_get(struct db *db, const char *id, r53_store_health_fn *fn, voi
     sqlite3_stmt *st = db_stmt(db, SQL_HEALTH_GET);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
+    db_bind_text(st, 1, id);
     return health_one(db, st, fn, arg, "r53 health get");
 }
 
@@ -520,7 +481,7 @@ r53_store_health_get_by_ref(struct db *db, const char *caller_ref, r53_store_hea
     sqlite3_stmt *st = db_stmt(db, SQL_HEALTH_GET_REF);
     if (!st)
         return -1;
-    bind_text(st, 1, caller_ref);
+    db_bind_text(st, 1, caller_ref);
     return health_one(db, st, fn, arg, "r53 health get by ref");
 }
 
@@ -530,7 +491,7 @@ r53_store_health_each(struct db *db, const char *from, r53_store_health_fn *fn, 
     sqlite3_stmt *st = db_stmt(db, SQL_HEALTH_EACH);
     if (!st)
         return -1;
-    bind_text(st, 1, from);
+    db_bind_text(st, 1, from);
     struct health_each e = { fn, arg };
     return each_rows(db, st, health_each_call, &e, "r53 health each");
 }
@@ -542,11 +503,11 @@ r53_store_health_set_status(struct db *db, const char *id, bool healthy, int64_t
     sqlite3_stmt *st = db_stmt(db, SQL_HEALTH_STATUS);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
+    db_bind_text(st, 1, id);
     sqlite3_bind_int(st, 2, healthy);
     sqlite3_bind_int64(st, 3, checked_ms);
-    bind_text(st, 4, reason);
-    return exec_done(db, st, "r53 health status");
+    db_bind_text(st, 4, reason);
+    return db_step_done(db, st, "r53 health status");
 }
 
 int
@@ -555,8 +516,8 @@ r53_store_health_delete(struct db *db, const char *id)
     sqlite3_stmt *st = db_stmt(db, SQL_HEALTH_DELETE);
     if (!st)
         return -1;
-    bind_text(st, 1, id);
-    return exec_done(db, st, "r53 health delete");
+    db_bind_text(st, 1, id);
+    return db_step_done(db, st, "r53 health delete");
 }
 
 /* ---- tags ---- */
@@ -577,11 +538,11 @@ r53_store_tag_put(struct db *db, const char *type, const char *id, const char *k
     sqlite3_stmt *st = db_stmt(db, SQL_TAG_PUT);
     if (!st)
         return -1;
-    bind_text(st, 1, type);
-    bind_text(st, 2, id);
-    bind_text(st, 3, key);
-    bind_text(st, 4, value ? value : "");
-    return exec_done(db, st, "r53 tag put");
+    db_bind_text(st, 1, type);
+    db_bind_text(st, 2, id);
+    db_bind_text(st, 3, key);
+    db_bind_text(st, 4, value ? value : "");
+    return db_step_done(db, st, "r53 tag put");
 }
 
 int
@@ -590,10 +551,10 @@ r53_store_tag_delete(struct db *db, const char *type, const char *id, const char
     sqlite3_stmt *st = db_stmt(db, SQL_TAG_DELETE);
     if (!st)
         return -1;
-    bind_text(st, 1, type);
-    bind_text(st, 2, id);
-    bind_text(st, 3, key);
-    return exec_done(db, st, "r53 tag delete");
+    db_bind_text(st, 1, type);
+    db_bind_text(st, 2, id);
+    db_bind_text(st, 3, key);
+    return db_step_done(db, st, "r53 tag delete");
 }
 
 int
@@ -602,9 +563,9 @@ r53_store_tag_delete_all(struct db *db, const char *type, const char *id)
     sqlite3_stmt *st = db_stmt(db, SQL_TAG_DELETE_ALL);
     if (!st)
         return -1;
-    bind_text(st, 1, type);
-    bind_text(st, 2, id);
-    return exec_done(db, st, "r53 tag delete all");
+    db_bind_text(st, 1, type);
+    db_bind_text(st, 2, id);
+    return db_step_done(db, st, "r53 tag delete all");
 }
 
 struct tag_each {
@@ -625,8 +586,8 @@ r53_store_tag_each(struct db *db, const char *type, const char *id, r53_store_ta
     sqlite3_stmt *st = db_stmt(db, SQL_TAG_EACH);
     if (!st)
         return -1;
-    bind_text(st, 1, type);
-    bind_text(st, 2, id);
+    db_bind_text(st, 1, type);
+    db_bind_text(st, 2, id);
     struct tag_each e = { fn, arg };
     return each_rows(db, st, tag_each_call, &e, "r53 tag each");
 }
