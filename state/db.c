@@ -225,6 +225,20 @@ db_step_done(struct db *db, sqlite3_stmt *st, const char *what)
 }
 
 int
+db_get_one(struct db *db, sqlite3_stmt *st, void (*conv)(sqlite3_stmt *, void *), void *out,
+           const char *what)
+{
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_ROW ? 1 : 0;
+    if (rc == SQLITE_ROW)
+        conv(st, out);
+    else if (rc != SQLITE_DONE)
+        ret = db_error(db, what); /* before the reset, while the message is sqlite's own */
+    sqlite3_reset(st);
+    return ret;
+}
+
+int
 db_query_int(struct db *db, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);

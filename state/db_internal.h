@@ -39,6 +39,10 @@ void db_col_text(sqlite3_stmt *st, int i, char *out, size_t outsz);
 char *db_col_dup(sqlite3_stmt *st, int i);
 /* Steps a statement that returns no row and resets it: 0, or -1 (logged as `what`). */
 int db_step_done(struct db *db, sqlite3_stmt *st, const char *what);
+/* Steps a single-row look-up and resets it: 1 (the row read by conv into out), 0 (none), or
+   -1 (logged as `what`). */
+int db_get_one(struct db *db, sqlite3_stmt *st, void (*conv)(sqlite3_stmt *, void *), void *out,
+               const char *what);
 /* Steps a statement returning one integer and resets it: the integer, or -1 (logged). */
 int db_query_int(struct db *db, sqlite3_stmt *st, const char *what);
 

@@ -79,25 +79,6 @@ ec2_store_vpc_put(struct db *db, const struct ec2_vpc_row *v)
     return db_step_done(db, st, "ec2 vpc put");
 }
 
-/* Runs a prepared single-row look-up: 1 (filled by conv), 0 (none) or -1. */
-static int
-get_one(struct db *db, sqlite3_stmt *st, void (*conv)(sqlite3_stmt *, void *), void *out,
-        const char *what)
-{
-    int rc = sqlite3_step(st);
-    int ret;
-    if (rc == SQLITE_ROW) {
-        conv(st, out);
-        ret = 1;
-    } else if (rc == SQLITE_DONE) {
-        ret = 0;
-    } else {
-        ret = db_error(db, what);
-    }
-    sqlite3_reset(st);
-    return ret;
-}
-
 static void
 vpc_conv(sqlite3_stmt *st, void *out)
 {
@@ -112,7 +93,7 @@ ec2_store_vpc_get(struct db *db, const char *region, const char *id, struct ec2_
         return -1;
     db_bind_text(st, 1, region);
     db_bind_text(st, 2, id);
-    return get_one(db, st, vpc_conv, out, "ec2 vpc get");
+    return db_get_one(db, st, vpc_conv, out, "ec2 vpc get");
 }
 
 int
@@ -122,7 +103,7 @@ ec2_store_vpc_get_default(struct db *db, const char *region, struct ec2_vpc_row 
     if (!st)
         return -1;
     db_bind_text(st, 1, region);
-    return get_one(db, st, vpc_conv, out, "ec2 vpc get default");
+    return db_get_one(db, st, vpc_conv, out, "ec2 vpc get default");
 }
 
 /* The callback of one "each" listing, whatever its row type. */
@@ -251,7 +232,7 @@ ec2_store_subnet_get(struct db *db, const char *region, const char *id, struct e
         return -1;
     db_bind_text(st, 1, region);
     db_bind_text(st, 2, id);
-    return get_one(db, st, subnet_conv, out, "ec2 subnet get");
+    return db_get_one(db, st, subnet_conv, out, "ec2 subnet get");
 }
 
 int
@@ -263,7 +244,7 @@ ec2_store_subnet_get_default(struct db *db, const char *region, const char *az,
         return -1;
     db_bind_text(st, 1, region);
     db_bind_text(st, 2, az);
-    return get_one(db, st, subnet_conv, out, "ec2 subnet get default");
+    return db_get_one(db, st, subnet_conv, out, "ec2 subnet get default");
 }
 
 int
@@ -454,7 +435,7 @@ ec2_store_sg_get(struct db *db, const char *region, const char *id, struct ec2_s
         return -1;
     db_bind_text(st, 1, region);
     db_bind_text(st, 2, id);
-    return get_one(db, st, sg_conv, out, "ec2 sg get");
+    return db_get_one(db, st, sg_conv, out, "ec2 sg get");
 }
 
 int
@@ -466,7 +447,7 @@ ec2_store_sg_get_by_name(struct db *db, const char *vpc_id, const char *name,
         return -1;
     db_bind_text(st, 1, vpc_id);
     db_bind_text(st, 2, name);
-    return get_one(db, st, sg_conv, out, "ec2 sg get by name");
+    return db_get_one(db, st, sg_conv, out, "ec2 sg get by name");
 }
 
 int
@@ -697,7 +678,7 @@ ec2_store_key_pair_get_by_name(struct db *db, const char *region, const char *na
         return -1;
     db_bind_text(st, 1, region);
     db_bind_text(st, 2, name);
-    return get_one(db, st, key_conv, out, "ec2 key pair get by name");
+    return db_get_one(db, st, key_conv, out, "ec2 key pair get by name");
 }
 
 int
@@ -709,7 +690,7 @@ ec2_store_key_pair_get(struct db *db, const char *region, const char *id,
         return -1;
     db_bind_text(st, 1, region);
     db_bind_text(st, 2, id);
-    return get_one(db, st, key_conv, out, "ec2 key pair get");
+    return db_get_one(db, st, key_conv, out, "ec2 key pair get");
 }
 
 int

@@ -40,25 +40,6 @@ list_rows(struct db *db, sqlite3_stmt *st, size_t size, void (*conv)(sqlite3_stm
     return 0;
 }
 
-/* Runs a single-row look-up: 1 (filled by conv), 0 (none) or -1. */
-static int
-get_one(struct db *db, sqlite3_stmt *st, void (*conv)(sqlite3_stmt *, void *), void *out,
-        const char *what)
-{
-    int rc = sqlite3_step(st);
-    int ret;
-    if (rc == SQLITE_ROW) {
-        conv(st, out);
-        ret = 1;
-    } else if (rc == SQLITE_DONE) {
-        ret = 0;
-    } else {
-        ret = db_error(db, what);
-    }
-    sqlite3_reset(st);
-    return ret;
-}
-
 /* ---- load balancers ---- */
 
 #define LB_COLS                                                                                    \
@@ -148,7 +129,7 @@ elb_store_lb_get(struct db *db, const char *region, const char *name, struct elb
         return -1;
     db_bind_text(st, 1, region);
     db_bind_text(st, 2, name);
-    return get_one(db, st, lb_conv, out, "elb lb get");
+    return db_get_one(db, st, lb_conv, out, "elb lb get");
 }
 
 int
@@ -158,7 +139,7 @@ elb_store_lb_get_by_dns(struct db *db, const char *dns_name, struct elb_lb_row *
     if (!st)
         return -1;
     db_bind_text(st, 1, dns_name);
-    return get_one(db, st, lb_conv, out, "elb lb get by dns");
+    return db_get_one(db, st, lb_conv, out, "elb lb get by dns");
 }
 
 int
@@ -348,7 +329,7 @@ elb_store_instance_get(struct db *db, const char *region, const char *lb_name,
     db_bind_text(st, 1, region);
     db_bind_text(st, 2, lb_name);
     db_bind_text(st, 3, instance_id);
-    return get_one(db, st, instance_conv, out, "elb instance get");
+    return db_get_one(db, st, instance_conv, out, "elb instance get");
 }
 
 int
