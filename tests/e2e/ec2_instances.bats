@@ -83,7 +83,7 @@ run_with_user_data() {
 mkdir -p /var/www
 echo "page of $FOGBANK_INSTANCE_ID" >/var/www/index.html
 echo "user data says hello from $FOGBANK_INSTANCE_ID"
-cd /var/www && nohup python3 -m http.server "$PORT" >/dev/null 2>&1 &
+cd /var/www && nohup python3 -m http.server "$PORT" --bind 127.0.0.1 >/dev/null 2>&1 &
 EOF
     local ids=() az id
     for az in us-east-1a us-east-1b us-east-1c; do

@@ -209,7 +209,7 @@ upsert() {
 #!/bin/sh
 mkdir -p /var/www
 echo "$FOGBANK_INSTANCE_ID" >/var/www/index.html
-cd /var/www && nohup python3 -m http.server "$PORT" >/dev/null 2>&1 &
+cd /var/www && nohup python3 -m http.server "$PORT" --bind 127.0.0.1 >/dev/null 2>&1 &
 EOF
     ids=$(awsfb ec2 run-instances --image-id "$ami" --count 2 \
         --user-data "file://$BATS_TEST_TMPDIR/web.sh" --query 'Instances[].InstanceId' --output text)
