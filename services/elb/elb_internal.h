@@ -121,11 +121,13 @@ void elb_probe_real_expired(struct elb_probe *p);
 /* ---- routing (proxy.c) ---- */
 
 struct elb_backend {
-    char id[32];     /* i-... */
-    char az[32];     /* its zone */
-    bool routable;   /* InService and not draining: new requests may go to it */
-    bool draining;   /* deregistered, in-flight requests may finish */
-    int *host_ports; /* per listener index of the pool: the host port of its InstancePort */
+    char id[32];       /* i-... */
+    char az[32];       /* its zone */
+    bool routable;     /* InService and not draining: new requests may go to it */
+    bool draining;     /* deregistered, in-flight requests may finish */
+    int *host_ports;   /* per listener index of the pool: the host port of its InstancePort */
+    bool failing;      /* the health-fail fault is on it, as of the state at fault_at */
+    uint64_t fault_at; /* db_changes() when failing was read; re-read once the state moves */
 };
 
 /* The routing table of one load balancer, rebuilt from the state after each change. */

@@ -64,6 +64,9 @@ struct conn {
     struct buf field;       /* the header name being read */
     struct buf value;       /* the header value being read */
     struct buf xff;         /* the client's X-Forwarded-For, if any */
+    struct buf out;         /* the rebuilt request head (kept: no allocation per request) */
+    char fwd_tail[64];      /* "\r\nX-Forwarded-Port: ...\r\nX-Forwarded-Proto: ...\r\n\r\n" */
+    size_t fwd_tail_len;    /* its length */
     bool last_was_value;    /* header callbacks: a value was the last thing read */
     bool chunked;           /* the request body is chunked (re-chunked on the way) */
     bool head_method;       /* the request is HEAD (its response has no body) */
@@ -206,6 +209,7 @@ conn_freed(uv_handle_t *h)
     buf_release(&c->field);
     buf_release(&c->value);
     buf_release(&c->xff);
+    buf_release(&c->out);
     buf_release(&c->to_backend);
     buf_release(&c->pending);
     free(c);
@@ -362,16 +366,21 @@ local_answer(struct conn *c, int status, bool keep)
 }
 
 /*
- * True while the health-fail fault is on the instance. Asked per request: one SELECT, which
- * SQLite runs as its own read transaction (an explicit BEGIN/COMMIT around it tripled the
- * statements per proxied request).
+ * True while the health-fail fault is on the instance. Asked per request, answered from the
+ * backend's copy until any write moves the state (db_changes): a fault set or cleared is seen
+ * by the very next request, and a steady state costs no SQL per request.
  */
 static bool
-health_failing(struct conn *c, const char *id)
+health_failing(struct conn *c, struct elb_backend *b)
 {
-    struct aws_call call;
-    elb_internal_call(dp.app, c->region, &call);
-    return ec2_api_health_fail(&call, id);
+    uint64_t now = db_changes(dp.app->db);
+    if (b->fault_at != now) {
+        struct aws_call call;
+        elb_internal_call(dp.app, c->region, &call);
+        b->failing = ec2_api_health_fail(&call, b->id);
+        b->fault_at = now;
+    }
+    return b->failing;
 }
 
 static void backend_connect(struct conn *c, const struct elb_backend *b, int host_port);
@@ -387,8 +396,8 @@ route(struct conn *c)
     int i = p ? elb_pool_pick(p) : -1;
     if (i < 0)
         return 503;
-    const struct elb_backend *b = &p->b[i];
-    if (health_failing(c, b->id))
+    struct elb_backend *b = &p->b[i];
+    if (health_failing(c, b))
         return 500;
     int host_port = 0;
     for (size_t k = 0; k < p->n_listeners; k++)
@@ -414,7 +423,10 @@ header_flush(struct conn *c)
     if (strcasecmp(f, "X-Forwarded-For") == 0) {
         buf_adds(&c->xff, c->value.data);
     } else if (strcasecmp(f, "X-Forwarded-Port") != 0 && strcasecmp(f, "X-Forwarded-Proto") != 0) {
-        buf_addf(&c->head, "%s: %s\r\n", f, c->value.data);
+        buf_add(&c->head, f, c->field.len);
+        buf_add(&c->head, ": ", 2);
+        buf_add(&c->head, c->value.data, c->value.len);
+        buf_add(&c->head, "\r\n", 2);
     }
     buf_reset(&c->field);
     buf_reset(&c->value);
@@ -474,14 +486,24 @@ on_req_headers_complete(http_parser *hp)
         c->local_status = status;
         return 0;
     }
-    struct buf h = BUF_INIT;
-    buf_addf(&h, "%s %s HTTP/%d.%d\r\n", http_method_str((enum http_method)hp->method), c->url.data,
-             hp->http_major, hp->http_minor);
-    buf_add(&h, c->head.data, c->head.len);
-    buf_addf(&h, "X-Forwarded-For: %s%s%s\r\nX-Forwarded-Port: %d\r\nX-Forwarded-Proto: %s\r\n\r\n",
-             c->xff.data, c->xff.len ? ", " : "", c->client_ip, c->lb_port, c->proto);
-    to_backend(c, h.data, h.len);
-    buf_release(&h);
+    /* The head goes out rebuilt: request line, the client's headers, then ELB's own. */
+    struct buf *h = &c->out;
+    char version[16];
+    buf_reset(h);
+    buf_adds(h, http_method_str((enum http_method)hp->method));
+    buf_addc(h, ' ');
+    buf_add(h, c->url.data, c->url.len);
+    snprintf(version, sizeof(version), " HTTP/%d.%d\r\n", hp->http_major % 10, hp->http_minor % 10);
+    buf_adds(h, version);
+    buf_add(h, c->head.data, c->head.len);
+    buf_add(h, "X-Forwarded-For: ", 17);
+    if (c->xff.len) {
+        buf_add(h, c->xff.data, c->xff.len);
+        buf_add(h, ", ", 2);
+    }
+    buf_adds(h, c->client_ip);
+    buf_add(h, c->fwd_tail, c->fwd_tail_len);
+    to_backend(c, h->data, h->len);
     http_parser_init(&c->resp, HTTP_RESPONSE);
     c->resp.data = c;
     c->in_flight = true;
@@ -568,11 +590,12 @@ resume_client(struct conn *c)
         return;
     c->paused = false;
     http_parser_pause(&c->req, 0);
-    struct buf rest = BUF_INIT;
-    buf_add(&rest, c->pending.data, c->pending.len);
-    buf_reset(&c->pending);
-    client_bytes(c, rest.data, rest.len);
-    buf_release(&rest);
+    if (c->pending.len) {
+        struct buf rest = c->pending; /* parsed from its own storage; pending starts anew */
+        buf_init(&c->pending);
+        client_bytes(c, rest.data, rest.len);
+        buf_release(&rest);
+    }
     if (c->paused || c->closing || c->shutting)
         return;
     if (c->client_eof)
@@ -755,6 +778,7 @@ on_connection(uv_stream_t *server, int status)
     buf_init(&c->field);
     buf_init(&c->value);
     buf_init(&c->xff);
+    buf_init(&c->out);
     buf_init(&c->to_backend);
     buf_init(&c->pending);
     uv_tcp_init(dp.app->loop, &c->client);
@@ -771,6 +795,10 @@ on_connection(uv_stream_t *server, int status)
     snprintf(c->proto, sizeof(c->proto), "%s", l->proto);
     c->lb_port = l->lb_port;
     c->http = l->http;
+    int tail = snprintf(c->fwd_tail, sizeof(c->fwd_tail),
+                        "\r\nX-Forwarded-Port: %d\r\nX-Forwarded-Proto: %s\r\n\r\n", c->lb_port,
+                        c->proto);
+    c->fwd_tail_len = tail > 0 && (size_t)tail < sizeof(c->fwd_tail) ? (size_t)tail : 0;
     c->last_ms = now_ms();
     struct sockaddr_storage peer;
     int len = sizeof(peer);
@@ -939,6 +967,7 @@ pool_build(struct aws_call *call, const struct elb_lb_row *lb, const struct elb_
         snprintf(b->az, sizeof(b->az), "%s", inst.az);
         b->routable = v.routable;
         b->draining = draining;
+        b->fault_at = UINT64_MAX; /* not read yet */
         b->host_ports = xcalloc(p->n_listeners ? p->n_listeners : 1, sizeof(int));
         for (size_t k = 0; k < p->n_listeners && inst.state_code == 16; k++)
             b->host_ports[k] = ec2_api_host_port(call, b->id, instance_ports[k], true);

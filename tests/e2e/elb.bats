@@ -19,7 +19,22 @@ setup_file() {
 mkdir -p /var/www
 echo "$FOGBANK_INSTANCE_ID" >/var/www/index.html
 echo "ok $FOGBANK_INSTANCE_ID" >/var/www/health
-cd /var/www && nohup python3 -m http.server "$PORT" >/dev/null 2>&1 &
+cat >/var/www/serve.py <<'PY'
+import http.server, sys
+class H(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        if self.path != "/headers":
+            return super().do_GET()
+        body = str(self.headers).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+cd /var/www && nohup python3 serve.py "$PORT" >/dev/null 2>&1 &
 EOF
     IDS=$(awsfb ec2 run-instances --image-id "$AMI" --count 2 \
         --user-data "file://$BATS_FILE_TMPDIR/web.sh" \
@@ -182,10 +197,19 @@ wait_web() {
         seen+=" $(curl -sf "http://127.0.0.1:$port/")"
     done
     [[ "$seen" == *"$a"* && "$seen" == *"$b"* ]]
-    # The headers ELB adds reach the instance (python's server echoes none, so ask for a
-    # missing page and check the request was forwarded at all: a 404 from the instance).
+    # The instance's 404 comes through; the headers ELB adds reach the instance: the
+    # client's X-Forwarded-For extended with the client's address, its own -Port and -Proto
+    # (the client's are replaced), other headers as sent.
     run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/missing"
     [ "$output" = 404 ]
+    run curl -sf -H 'X-Forwarded-For: 203.0.113.7' -H 'X-Forwarded-Port: 1' \
+        -H 'X-Forwarded-Proto: gopher' -H 'X-Test: kept as sent' "http://127.0.0.1:$port/headers"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"X-Forwarded-For: 203.0.113.7, 127.0.0.1"* ]]
+    [[ "$output" == *"X-Forwarded-Port: 80"* ]]
+    [[ "$output" == *"X-Forwarded-Proto: http"* ]]
+    [[ "$output" == *"X-Test: kept as sent"* ]]
+    [[ "$output" != *"gopher"* && "$output" != *"X-Forwarded-Port: 1"$'\n'* ]]
     # The TCP listener passes bytes unchanged.
     tport=$(lb_port web 9000)
     run curl -sf "http://127.0.0.1:$tport/health"
@@ -193,6 +217,13 @@ wait_web() {
 
     # health-fail on a: its checks and proxied requests get 500 until OutOfService.
     curl -sf -X POST "$FB_URL/_fogbank/faults" -d "{\"action\":\"health-fail\",\"instance_id\":\"$a\"}" >/dev/null
+    # Still InService, so round-robin still picks it: the very next requests that go to a
+    # get the fault's 500, the others b's page.
+    local codes=""
+    for i in 1 2 3 4; do
+        codes+=" $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")"
+    done
+    [[ "$codes" == *500* && "$codes" == *200* ]]
     wait_health web "$a" OutOfService
     [[ "$(health_of web "$a")" == "OutOfService	Instance	Instance has failed at least the UnhealthyThreshold number of health checks consecutively." ]]
     for i in 1 2 3 4; do
