@@ -5,8 +5,10 @@
  * http-parser) with keep-alive on both sides, adding X-Forwarded-For/-Port/-Proto, answering
  * 503 when no instance is InService, 504 when the instance does not answer within the idle
  * timeout, and 500 for an instance under the health-fail fault; TCP listeners pass bytes
- * both ways. Everything runs on the loop, nothing blocks. The routing tables (pools) are
- * rebuilt from the state after each change; time (idle timeout, draining) is virtual.
+ * both ways. Connections to instances are kept after a keep-alive response and reused by the
+ * next request to that instance from any client (closed after the idle timeout, or when the
+ * instance leaves). Everything runs on the loop, nothing blocks. The routing tables (pools)
+ * are rebuilt from the state after each change; time (idle timeout, draining) is virtual.
  */
 #include "emulator/common.h"
 #include "services/elb/elb_internal.h"
@@ -38,14 +40,30 @@ struct listener {
     struct listener *next; /* the list */
 };
 
+/*
+ * A connection to an instance. An HTTP request holds one from its head to the end of its
+ * response, then it goes back to the idle pool for the next request to that instance (from
+ * any client), as ELB keeps its back-end connections; a TCP connection holds one for life.
+ * Its own heap object: it closes and frees on its own schedule, whatever its client does.
+ */
+struct backend {
+    uv_tcp_t tcp;          /* the socket; data points here */
+    uv_connect_t connect;  /* the connect request */
+    struct conn *owner;    /* the client connection it serves; NULL while idle */
+    struct backend *next;  /* the idle pool (while idle) */
+    char id[32];           /* the instance */
+    int host_port;         /* the instance port's host port it is connected to */
+    bool ready;            /* connected */
+    bool closing;          /* backend_close called */
+    struct buf queued;     /* bytes written before it connected */
+    int64_t idle_ms;       /* virtual time it went idle */
+    int64_t idle_limit_ms; /* closed when idle this long (its load balancer's idle timeout) */
+};
+
 struct conn {
     uv_tcp_t client;        /* the accepted connection */
-    uv_tcp_t backend;       /* the connection to the instance (when backend_open) */
-    uv_connect_t connect;   /* the backend connect request */
+    struct backend *be;     /* the instance connection in use, or NULL */
     uv_shutdown_t shutdown; /* the client shutdown before closing */
-    int handles;            /* open handles; freed at 0 */
-    bool backend_open;      /* backend handle initialised and not closed */
-    bool backend_ready;     /* connected */
     bool closing;           /* conn_close called */
     bool shutting;          /* a client shutdown is pending */
     bool reading;           /* the client is being read */
@@ -55,7 +73,6 @@ struct conn {
     int lb_port;            /* the listener */
     bool http;              /* listener kind */
     char proto[8];          /* "http" / "https" */
-    char backend_id[32];    /* the instance the backend connection goes to */
     char client_ip[64];     /* for X-Forwarded-For */
     http_parser req;        /* request parser (HTTP) */
     http_parser resp;       /* response parser (HTTP) */
@@ -74,7 +91,6 @@ struct conn {
     bool in_flight;         /* a request went to the backend, its response is not done */
     bool paused;            /* the request parser waits for the response */
     bool got_response;      /* some response bytes arrived for the request in flight */
-    struct buf to_backend;  /* bytes waiting for the backend connection */
     struct buf pending;     /* client bytes not parsed yet (while paused) */
     int64_t last_ms;        /* virtual time of the last activity */
     int64_t sent_ms;        /* virtual time the request in flight was sent */
@@ -82,14 +98,20 @@ struct conn {
 };
 
 struct wreq {
-    uv_write_t w; /* the write; data points to the conn */
+    uv_write_t w; /* the write */
+    bool backend; /* to an instance (its handle's data is a backend) or to a client (a conn) */
     char data[];  /* a copy of the bytes */
 };
+
+/* Idle instance connections kept at most (the oldest is closed past this). */
+#define IDLE_MAX 256
 
 static struct {
     struct app *app;            /* whose data plane this is */
     struct listener *listeners; /* bound listeners */
     struct conn *conns;         /* open connections */
+    struct backend *idle;       /* idle instance connections, newest first */
+    size_t n_idle;              /* entries of idle */
     struct elb_pool *pools;     /* one per load balancer */
     size_t n_pools;             /* entries of pools */
     uv_timer_t *sync_timer;     /* the next-pass sync, NULL until needed; freed on close */
@@ -103,6 +125,8 @@ attach(struct app *app)
         dp.app = app;
         dp.listeners = NULL;
         dp.conns = NULL;
+        dp.idle = NULL;
+        dp.n_idle = 0;
         dp.pools = NULL;
         dp.n_pools = 0;
         dp.sync_timer = NULL;
@@ -198,49 +222,87 @@ elb_pool_pick(struct elb_pool *p)
 
 static void conn_close(struct conn *c);
 
+static int64_t
+now_ms(void)
+{
+    return vclock_now(dp.app->clock);
+}
+
 static void
 conn_freed(uv_handle_t *h)
 {
     struct conn *c = h->data;
-    if (--c->handles > 0)
-        return;
     buf_release(&c->head);
     buf_release(&c->url);
     buf_release(&c->field);
     buf_release(&c->value);
     buf_release(&c->xff);
     buf_release(&c->out);
-    buf_release(&c->to_backend);
     buf_release(&c->pending);
     free(c);
 }
 
+/* ---- instance connections ---- */
+
 static void
-backend_close(struct conn *c)
+backend_freed(uv_handle_t *h)
 {
-    if (c->backend_open) {
-        c->backend_open = false;
-        c->backend_ready = false;
-        uv_close((uv_handle_t *)&c->backend, conn_freed);
-    }
-    c->backend_id[0] = '\0';
-    buf_reset(&c->to_backend);
+    struct backend *be = h->data;
+    buf_release(&be->queued);
+    free(be);
 }
 
 static void
-conn_close(struct conn *c)
+idle_unlink(struct backend *be)
 {
-    if (c->closing)
-        return;
-    c->closing = true;
-    for (struct conn **pp = &dp.conns; *pp; pp = &(*pp)->next) {
-        if (*pp == c) {
-            *pp = c->next;
-            break;
+    for (struct backend **pp = &dp.idle; *pp; pp = &(*pp)->next) {
+        if (*pp == be) {
+            *pp = be->next;
+            dp.n_idle--;
+            return;
         }
     }
-    backend_close(c);
-    uv_close((uv_handle_t *)&c->client, conn_freed);
+}
+
+/* Closes an instance connection, in use or idle; it frees itself once the loop is done. */
+static void
+backend_close(struct backend *be)
+{
+    if (!be || be->closing)
+        return;
+    be->closing = true;
+    if (be->owner)
+        be->owner->be = NULL;
+    else
+        idle_unlink(be);
+    be->owner = NULL;
+    uv_close((uv_handle_t *)&be->tcp, backend_freed);
+}
+
+/* The client's instance connection goes back to the idle pool (closed when not reusable). */
+static void
+backend_park(struct conn *c)
+{
+    struct backend *be = c->be;
+    if (!be)
+        return;
+    if (!be->ready) {
+        backend_close(be);
+        return;
+    }
+    c->be = NULL;
+    be->owner = NULL;
+    be->idle_ms = now_ms();
+    struct elb_pool *p = elb_dataplane_pool(c->region, c->name);
+    be->idle_limit_ms = (int64_t)(p ? p->idle_timeout_s : 60) * 1000;
+    be->next = dp.idle;
+    dp.idle = be;
+    if (++dp.n_idle > IDLE_MAX) {
+        struct backend *old = dp.idle;
+        while (old->next)
+            old = old->next;
+        backend_close(old);
+    }
 }
 
 static void
@@ -266,6 +328,23 @@ client_read(struct conn *c, bool on)
         uv_read_stop((uv_stream_t *)&c->client);
 }
 
+static void
+conn_close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    for (struct conn **pp = &dp.conns; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    /* An instance connection still in use may yet carry an answer: not reusable. */
+    backend_close(c->be);
+    uv_close((uv_handle_t *)&c->client, conn_freed);
+}
+
 /* Closes the client once what was written to it has gone out. */
 static void
 conn_finish(struct conn *c)
@@ -273,26 +352,41 @@ conn_finish(struct conn *c)
     if (c->closing || c->shutting)
         return;
     c->shutting = true;
-    backend_close(c);
+    backend_close(c->be);
     client_read(c, false);
     c->shutdown.data = c;
     if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->client, on_shutdown) < 0)
         conn_close(c);
 }
 
+/* A write failed: the connection it went to is closed, and the client with it. */
 static void
-on_written(uv_write_t *w, int status)
+write_failed(uv_stream_t *s, bool backend)
 {
-    struct conn *c = w->data;
-    free(w);
-    if (status < 0 && status != UV_ECANCELED)
-        conn_close(c);
+    if (backend) {
+        struct backend *be = s->data;
+        struct conn *c = be->owner;
+        backend_close(be);
+        if (c)
+            conn_close(c);
+    } else {
+        conn_close(s->data);
+    }
 }
 
 static void
-stream_write(struct conn *c, uv_stream_t *s, const char *data, size_t len)
+on_written(uv_write_t *w, int status)
 {
-    if (c->closing || len == 0)
+    struct wreq *r = (struct wreq *)w;
+    if (status < 0 && status != UV_ECANCELED)
+        write_failed(w->handle, r->backend);
+    free(r);
+}
+
+static void
+stream_write(uv_stream_t *s, bool backend, const char *data, size_t len)
+{
+    if (len == 0 || uv_is_closing((uv_handle_t *)s))
         return;
     if (uv_stream_get_write_queue_size(s) == 0) {
         /* Most writes go out at once: no request, no copy. */
@@ -301,7 +395,7 @@ stream_write(struct conn *c, uv_stream_t *s, const char *data, size_t len)
         if (n == (int)len)
             return;
         if (n < 0 && n != UV_EAGAIN) {
-            conn_close(c);
+            write_failed(s, backend);
             return;
         }
         if (n > 0) {
@@ -311,33 +405,32 @@ stream_write(struct conn *c, uv_stream_t *s, const char *data, size_t len)
     }
     struct wreq *r = xmalloc(sizeof(*r) + len);
     memcpy(r->data, data, len);
-    r->w.data = c;
+    r->backend = backend;
     uv_buf_t b = uv_buf_init(r->data, (unsigned)len);
     if (uv_write(&r->w, s, &b, 1, on_written) < 0) {
         free(r);
-        conn_close(c);
+        write_failed(s, backend);
     }
 }
 
 static void
 to_client(struct conn *c, const char *data, size_t len)
 {
-    stream_write(c, (uv_stream_t *)&c->client, data, len);
+    if (!c->closing)
+        stream_write((uv_stream_t *)&c->client, false, data, len);
 }
 
+/* Bytes for the request's instance (dropped when it has none: answered locally, or gone). */
 static void
 to_backend(struct conn *c, const char *data, size_t len)
 {
-    if (c->backend_ready)
-        stream_write(c, (uv_stream_t *)&c->backend, data, len);
+    struct backend *be = c->be;
+    if (!be || c->closing)
+        return;
+    if (be->ready)
+        stream_write((uv_stream_t *)&be->tcp, true, data, len);
     else
-        buf_add(&c->to_backend, data, len);
-}
-
-static int64_t
-now_ms(void)
-{
-    return vclock_now(dp.app->clock);
+        buf_add(&be->queued, data, len);
 }
 
 static void
@@ -383,7 +476,7 @@ health_failing(struct conn *c, struct elb_backend *b)
     return b->failing;
 }
 
-static void backend_connect(struct conn *c, const struct elb_backend *b, int host_port);
+static void backend_take(struct conn *c, const char *id, int host_port);
 
 /*
  * Chooses the instance for a new request (or TCP connection): 0 with a backend connection
@@ -405,10 +498,7 @@ route(struct conn *c)
             host_port = b->host_ports[k];
     if (host_port <= 0)
         return 503;
-    if (c->backend_open && strcmp(c->backend_id, b->id) == 0)
-        return 0;
-    backend_close(c);
-    backend_connect(c, b, host_port);
+    backend_take(c, b->id, host_port);
     return 0;
 }
 
@@ -639,9 +729,15 @@ static const http_parser_settings resp_settings = {
 static void
 on_backend_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
-    struct conn *c = s->data;
-    if (c->closing)
+    struct backend *be = s->data;
+    struct conn *c = be->owner;
+    if (be->closing)
         return;
+    if (!c) {
+        /* Idle: the instance closed it (or said something unasked): not reusable. */
+        backend_close(be);
+        return;
+    }
     if (nread < 0) {
         if (c->http && c->in_flight) {
             http_parser_execute(&c->resp, &resp_settings, NULL, 0);
@@ -659,7 +755,7 @@ on_backend_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
             conn_finish(c);
             return;
         }
-        backend_close(c);
+        backend_close(be);
         return;
     }
     c->last_ms = now_ms();
@@ -667,9 +763,16 @@ on_backend_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (!c->http)
         return;
     c->got_response = true;
-    http_parser_execute(&c->resp, &resp_settings, b->base, (size_t)nread);
+    size_t done = http_parser_execute(&c->resp, &resp_settings, b->base, (size_t)nread);
     if (HTTP_PARSER_ERRNO(&c->resp) == HPE_PAUSED) {
+        /* The response is complete and keep-alive. Its connection serves the next request
+           to this instance, unless the request is still being sent or the instance sent
+           more than the response. */
         http_parser_pause(&c->resp, 0);
+        if (c->paused && done == (size_t)nread)
+            backend_park(c);
+        else
+            backend_close(be);
         resume_client(c);
     }
 }
@@ -677,45 +780,65 @@ on_backend_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 static void
 on_backend_connect(uv_connect_t *req, int status)
 {
-    struct conn *c = req->data;
-    if (c->closing || !c->backend_open || req->handle != (uv_stream_t *)&c->backend)
+    struct backend *be = req->data;
+    struct conn *c = be->owner;
+    if (be->closing)
         return;
     if (status < 0) {
-        backend_close(c);
-        if (c->http && c->in_flight) {
+        backend_close(be);
+        if (c && c->http && c->in_flight) {
             local_answer(c, 502, false);
             conn_finish(c);
-        } else {
+        } else if (c) {
             conn_close(c);
         }
         return;
     }
-    c->backend_ready = true;
-    if (c->to_backend.len) {
-        stream_write(c, (uv_stream_t *)&c->backend, c->to_backend.data, c->to_backend.len);
-        buf_reset(&c->to_backend);
+    be->ready = true;
+    uv_read_start((uv_stream_t *)&be->tcp, on_alloc, on_backend_read);
+    if (be->queued.len) {
+        struct buf q = be->queued;
+        buf_init(&be->queued);
+        stream_write((uv_stream_t *)&be->tcp, true, q.data, q.len);
+        buf_release(&q);
     }
-    uv_read_start((uv_stream_t *)&c->backend, on_alloc, on_backend_read);
 }
 
+/*
+ * Gives the client a connection to the instance's host port: an idle one to it when there
+ * is one (HTTP; a TCP connection always has its own), else a new one, connecting.
+ */
 static void
-backend_connect(struct conn *c, const struct elb_backend *b, int host_port)
+backend_take(struct conn *c, const char *id, int host_port)
 {
-    uv_tcp_init(dp.app->loop, &c->backend);
+    if (c->be && c->be->host_port == host_port && strcmp(c->be->id, id) == 0)
+        return;
+    backend_close(c->be);
+    for (struct backend *be = dp.idle; be && c->http; be = be->next) {
+        if (be->host_port == host_port && strcmp(be->id, id) == 0) {
+            idle_unlink(be);
+            be->owner = c;
+            c->be = be;
+            return;
+        }
+    }
+    struct backend *be = xcalloc(1, sizeof(*be));
+    buf_init(&be->queued);
+    snprintf(be->id, sizeof(be->id), "%s", id);
+    be->host_port = host_port;
+    be->owner = c;
+    c->be = be;
+    uv_tcp_init(dp.app->loop, &be->tcp);
+    be->tcp.data = be;
     /* Requests go out whole: Nagle would hold one behind the instance's delayed ACK (a
        200 ms tail at p99 under load). */
-    uv_tcp_nodelay(&c->backend, 1);
-    c->backend.data = c;
-    c->handles++;
-    c->backend_open = true;
-    c->backend_ready = false;
-    snprintf(c->backend_id, sizeof(c->backend_id), "%s", b->id);
+    uv_tcp_nodelay(&be->tcp, 1);
     struct sockaddr_in addr;
     uv_ip4_addr("127.0.0.1", host_port, &addr);
-    c->connect.data = c;
-    if (uv_tcp_connect(&c->connect, &c->backend, (const struct sockaddr *)&addr,
-                       on_backend_connect) < 0)
-        backend_close(c);
+    be->connect.data = be;
+    if (uv_tcp_connect(&be->connect, &be->tcp, (const struct sockaddr *)&addr, on_backend_connect) <
+        0)
+        backend_close(be);
 }
 
 static void
@@ -737,7 +860,7 @@ on_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     c->last_ms = now_ms();
     if (c->http)
         client_bytes(c, b->base, (size_t)nread);
-    else if (c->backend_open)
+    else
         to_backend(c, b->base, (size_t)nread);
 }
 
@@ -759,7 +882,13 @@ sweep_fire(void *arg, int64_t now)
             conn_close(c);
         }
     }
-    if (!dp.conns) {
+    struct backend *be_next;
+    for (struct backend *be = dp.idle; be; be = be_next) {
+        be_next = be->next;
+        if (now - be->idle_ms >= be->idle_limit_ms)
+            backend_close(be);
+    }
+    if (!dp.conns && !dp.idle) {
         dp.sweep = 0;
         return VCLOCK_DONE;
     }
@@ -779,11 +908,9 @@ on_connection(uv_stream_t *server, int status)
     buf_init(&c->value);
     buf_init(&c->xff);
     buf_init(&c->out);
-    buf_init(&c->to_backend);
     buf_init(&c->pending);
     uv_tcp_init(dp.app->loop, &c->client);
     c->client.data = c;
-    c->handles = 1;
     if (uv_accept(server, (uv_stream_t *)&c->client) < 0) {
         c->closing = true;
         uv_close((uv_handle_t *)&c->client, conn_freed);
@@ -989,16 +1116,33 @@ pool_keep_cursors(struct elb_pool *p)
 }
 
 static bool
-backend_kept(const struct conn *c)
+conn_kept(const struct conn *c)
 {
     if (!listener_find(c->region, c->name, c->lb_port))
         return false;
-    if (!c->backend_id[0])
+    if (!c->be)
         return true;
     const struct elb_pool *p = elb_dataplane_pool(c->region, c->name);
     for (size_t i = 0; p && i < p->n; i++)
-        if (strcmp(p->b[i].id, c->backend_id) == 0)
+        if (strcmp(p->b[i].id, c->be->id) == 0)
             return true;
+    return false;
+}
+
+/* An idle connection is kept while some load balancer still sends to its instance's port. */
+static bool
+idle_kept(const struct backend *be)
+{
+    for (size_t i = 0; i < dp.n_pools; i++) {
+        const struct elb_pool *p = &dp.pools[i];
+        for (size_t k = 0; k < p->n; k++) {
+            if (strcmp(p->b[k].id, be->id) != 0)
+                continue;
+            for (size_t l = 0; l < p->n_listeners; l++)
+                if (p->b[k].host_ports[l] == be->host_port)
+                    return true;
+        }
+    }
     return false;
 }
 
@@ -1037,8 +1181,14 @@ elb_dataplane_sync(struct app *app)
     struct conn *next;
     for (struct conn *c = dp.conns; c; c = next) {
         next = c->next;
-        if (!backend_kept(c))
+        if (!conn_kept(c))
             conn_close(c);
+    }
+    struct backend *be_next;
+    for (struct backend *be = dp.idle; be; be = be_next) {
+        be_next = be->next;
+        if (!idle_kept(be))
+            backend_close(be);
     }
 }
 
@@ -1076,6 +1226,8 @@ elb_dataplane_stop(struct app *app)
     attach(app);
     while (dp.conns)
         conn_close(dp.conns);
+    while (dp.idle)
+        backend_close(dp.idle);
     while (dp.listeners) {
         struct listener *l = dp.listeners;
         dp.listeners = l->next;

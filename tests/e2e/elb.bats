@@ -22,10 +22,14 @@ echo "ok $FOGBANK_INSTANCE_ID" >/var/www/health
 cat >/var/www/serve.py <<'PY'
 import http.server, sys
 class H(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as most web servers
     def do_GET(self):
-        if self.path != "/headers":
+        if self.path == "/headers":
+            body = str(self.headers).encode()
+        elif self.path == "/peer":
+            body = ("%s %d" % (open("index.html").read().strip(), self.client_address[1])).encode()
+        else:
             return super().do_GET()
-        body = str(self.headers).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -197,6 +201,20 @@ wait_web() {
         seen+=" $(curl -sf "http://127.0.0.1:$port/")"
     done
     [[ "$seen" == *"$a"* && "$seen" == *"$b"* ]]
+    # The same over one keep-alive connection: each request goes to the next instance.
+    run curl -sf "http://127.0.0.1:$port/" "http://127.0.0.1:$port/" "http://127.0.0.1:$port/" \
+        "http://127.0.0.1:$port/" "http://127.0.0.1:$port/" "http://127.0.0.1:$port/"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c "$a" <<<"$output")" -eq 3 ] && [ "$(grep -c "$b" <<<"$output")" -eq 3 ]
+    assert_alive
+    # Connections to the instances are kept and reused by later clients, as ELB does: four
+    # separate clients, two per instance, and each instance sees one peer port.
+    local peers=""
+    for i in 1 2 3 4; do
+        peers+="$(curl -sf "http://127.0.0.1:$port/peer")"$'\n'
+    done
+    [ "$(grep -c "^$a " <<<"$peers")" -eq 2 ] && [ "$(grep -c "^$b " <<<"$peers")" -eq 2 ]
+    [ "$(sort -u <<<"$peers" | grep -c .)" -eq 2 ]
     # The instance's 404 comes through; the headers ELB adds reach the instance: the
     # client's X-Forwarded-For extended with the client's address, its own -Port and -Proto
     # (the client's are replaced), other headers as sent.
