@@ -19,6 +19,7 @@
 /* clang-format off */
 static const struct service_op autoscaling_ops[] = {
     { "AttachInstances", autoscaling_attach_instances, 0 },
+    { "AttachLoadBalancers", autoscaling_attach_load_balancers, 0 },
     { "BatchDeleteScheduledAction", autoscaling_batch_delete_scheduled_action, 0 },
     { "BatchPutScheduledUpdateGroupAction", autoscaling_batch_put_scheduled_update_group_action, 0 },
     { "CompleteLifecycleAction", autoscaling_complete_lifecycle_action, 0 },
@@ -38,6 +39,7 @@ static const struct service_op autoscaling_ops[] = {
     { "DescribeLaunchConfigurations", autoscaling_describe_launch_configurations, OP_READONLY },
     { "DescribeLifecycleHookTypes", autoscaling_describe_lifecycle_hook_types, OP_READONLY },
     { "DescribeLifecycleHooks", autoscaling_describe_lifecycle_hooks, OP_READONLY },
+    { "DescribeLoadBalancers", autoscaling_describe_load_balancers, OP_READONLY },
     { "DescribePolicies", autoscaling_describe_policies, OP_READONLY },
     { "DescribeScalingActivities", autoscaling_describe_scaling_activities, OP_READONLY },
     { "DescribeScalingProcessTypes", autoscaling_describe_scaling_process_types, OP_READONLY },
@@ -45,6 +47,7 @@ static const struct service_op autoscaling_ops[] = {
     { "DescribeTags", autoscaling_describe_tags, OP_READONLY },
     { "DescribeTerminationPolicyTypes", autoscaling_describe_termination_policy_types, OP_READONLY },
     { "DetachInstances", autoscaling_detach_instances, 0 },
+    { "DetachLoadBalancers", autoscaling_detach_load_balancers, 0 },
     { "EnterStandby", autoscaling_enter_standby, 0 },
     { "ExecutePolicy", autoscaling_execute_policy, 0 },
     { "ExitStandby", autoscaling_exit_standby, 0 },

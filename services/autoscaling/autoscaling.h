@@ -47,6 +47,11 @@ aws_handler_fn autoscaling_suspend_processes;
 aws_handler_fn autoscaling_terminate_instance_in_auto_scaling_group;
 aws_handler_fn autoscaling_update_auto_scaling_group;
 
+/* ---- the group's Classic Load Balancers (lb.c) ---- */
+aws_handler_fn autoscaling_attach_load_balancers;
+aws_handler_fn autoscaling_describe_load_balancers;
+aws_handler_fn autoscaling_detach_load_balancers;
+
 /* ---- launch configurations (launch_configs.c) ---- */
 aws_handler_fn autoscaling_create_launch_configuration;
 aws_handler_fn autoscaling_delete_launch_configuration;

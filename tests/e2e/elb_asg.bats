@@ -229,7 +229,7 @@ new_lb() {
     assert_alive
 }
 
-@test "HealthCheckType ELB: the group replaces the instance its load balancer reports OutOfService" {
+@test "HealthCheckType ELB: the group replaces the instance its load balancer reports OutOfService; attach and detach balancers" {
     local data victim fresh i
     new_lb asg-lb us-east-1a
     data=$(jq -n --arg ami "$AMI" --arg ud "$(base64 -w0 "$BATS_FILE_TMPDIR/app.sh")" \
@@ -276,5 +276,35 @@ new_lb() {
     run awsfb elb describe-load-balancers --load-balancer-names asg-lb \
         --query 'LoadBalancerDescriptions[0].Instances[].InstanceId' --output text
     [ "$output" = "$fresh" ]
+    run awsfb autoscaling describe-load-balancers --auto-scaling-group-name app \
+        --query 'LoadBalancers[].[LoadBalancerName,State]' --output text
+    [ "$output" = "asg-lb	InService" ]
+
+    # The group side: a second balancer attached registers the InService instance at once
+    # (Added until one of its checks passes); detached, the instance leaves it.
+    new_lb side-lb us-east-1a
+    run awsfb autoscaling attach-load-balancers --auto-scaling-group-name app \
+        --load-balancer-names side-lb nope
+    [ "$status" -ne 0 ] && [[ "$output" == *ValidationError*"nope"* ]]
+    awsfb autoscaling attach-load-balancers --auto-scaling-group-name app \
+        --load-balancer-names side-lb
+    run awsfb elb describe-load-balancers --load-balancer-names side-lb \
+        --query 'LoadBalancerDescriptions[0].Instances[].InstanceId' --output text
+    [ "$output" = "$fresh" ]
+    run awsfb autoscaling describe-load-balancers --auto-scaling-group-name app \
+        --query 'LoadBalancers[].[LoadBalancerName,State]' --output text
+    [ "$output" = "asg-lb	InService"$'\n'"side-lb	Added" ]
+    wait_health side-lb "$fresh" InService
+    run awsfb autoscaling describe-load-balancers --auto-scaling-group-name app \
+        --query "LoadBalancers[?LoadBalancerName=='side-lb'].State" --output text
+    [ "$output" = InService ]
+    awsfb autoscaling detach-load-balancers --auto-scaling-group-name app \
+        --load-balancer-names side-lb
+    run awsfb elb describe-load-balancers --load-balancer-names side-lb \
+        --query 'length(LoadBalancerDescriptions[0].Instances)' --output text
+    [ "$output" = 0 ]
+    run awsfb autoscaling describe-auto-scaling-groups --auto-scaling-group-names app \
+        --query 'AutoScalingGroups[0].LoadBalancerNames' --output text
+    [ "$output" = asg-lb ]
     assert_alive
 }

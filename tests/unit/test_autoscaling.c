@@ -1397,6 +1397,113 @@ test_load_balancer_registration_and_elb_health(void **state)
     http_resp_release(&resp);
 }
 
+/* The State of the group's balancer `name` in DescribeLoadBalancers, "" when not listed. */
+static void
+lb_state_of(struct fixture *f, const char *group_name, const char *name, char *state,
+            size_t statesz)
+{
+    struct http_resp resp;
+    as(f, &resp, "Action=DescribeLoadBalancers&AutoScalingGroupName=%s", group_name);
+    assert_int_equal(resp.status, 200);
+    char want[300];
+    snprintf(want, sizeof(want), "<LoadBalancerName>%s</LoadBalancerName>", name);
+    const char *p = strstr(resp.body.data, want);
+    state[0] = '\0';
+    if (p)
+        xml_get(p, "State", state, statesz);
+    http_resp_release(&resp);
+}
+
+static void
+test_attach_describe_detach_load_balancers(void **state)
+{
+    struct fixture *f = *state;
+    char errbuf[256];
+    assert_int_equal(elb_service.hooks->start(&f->app, errbuf, sizeof(errbuf)), 0);
+    elb_set_prober(&fake_prober);
+    n_probes = 0;
+    f->elb_started = true;
+    elb(f, "Action=CreateLoadBalancer&LoadBalancerName=lb&Listeners.member.1.Protocol=HTTP"
+           "&Listeners.member.1.LoadBalancerPort=80&Listeners.member.1.InstancePort=80" ZONES3);
+    elb(f, "Action=ConfigureHealthCheck&LoadBalancerName=lb&HealthCheck.Target=HTTP:80/"
+           "&HealthCheck.Interval=5&HealthCheck.Timeout=2&HealthCheck.UnhealthyThreshold=2"
+           "&HealthCheck.HealthyThreshold=2");
+    group(f, "web", 2, 2, 2, "&HealthCheckType=ELB&HealthCheckGracePeriod=300");
+    struct member m[4];
+    assert_int_equal(members(f, "web", m, 4), 2);
+    char st[32];
+    assert_false(lb_lists(f, m[0].id, NULL, 0));
+    lb_state_of(f, "web", "lb", st, sizeof(st));
+    assert_string_equal(st, "");
+
+    /* Errors change nothing: a balancer that does not exist, a group that does not, no
+       names, more than ten. */
+    fails(f, "ValidationError", "LoadBalancer nope not found",
+          "Action=AttachLoadBalancers&AutoScalingGroupName=web&LoadBalancerNames.member.1=lb"
+          "&LoadBalancerNames.member.2=nope");
+    assert_false(lb_lists(f, m[0].id, NULL, 0));
+    fails(f, "ValidationError", "AutoScalingGroup &apos;none&apos; not found",
+          "Action=AttachLoadBalancers&AutoScalingGroupName=none&LoadBalancerNames.member.1=lb");
+    fails(f, "ValidationError", "between 1 and 10",
+          "Action=AttachLoadBalancers&AutoScalingGroupName=web&LoadBalancerNames.member.1=a"
+          "&LoadBalancerNames.member.2=b&LoadBalancerNames.member.3=c"
+          "&LoadBalancerNames.member.4=d&LoadBalancerNames.member.5=e"
+          "&LoadBalancerNames.member.6=f&LoadBalancerNames.member.7=g"
+          "&LoadBalancerNames.member.8=h&LoadBalancerNames.member.9=i"
+          "&LoadBalancerNames.member.10=j&LoadBalancerNames.member.11=k");
+    fails(f, "ValidationError", "AutoScalingGroup &apos;none&apos; not found",
+          "Action=DescribeLoadBalancers&AutoScalingGroupName=none");
+    lb_state_of(f, "web", "lb", st, sizeof(st));
+    assert_string_equal(st, "");
+
+    /* Attached: both InService instances are registered at once; the state follows the
+       balancer's verdict (Added, then InService with ELB health checks). Twice is once. */
+    ok(f, "Action=AttachLoadBalancers&AutoScalingGroupName=web&LoadBalancerNames.member.1=lb");
+    ok(f, "Action=AttachLoadBalancers&AutoScalingGroupName=web&LoadBalancerNames.member.1=lb");
+    assert_true(lb_lists(f, m[0].id, NULL, 0));
+    assert_true(lb_lists(f, m[1].id, NULL, 0));
+    lb_state_of(f, "web", "lb", st, sizeof(st));
+    assert_string_equal(st, "Added");
+    struct http_resp resp;
+    as(f, &resp, "Action=DescribeAutoScalingGroups&AutoScalingGroupNames.member.1=web");
+    assert_non_null(
+            strstr(resp.body.data, "<LoadBalancerNames><member>lb</member></LoadBalancerNames>"));
+    http_resp_release(&resp);
+    rounds(f, 3, true);
+    lb_state_of(f, "web", "lb", st, sizeof(st));
+    assert_string_equal(st, "InService");
+    as(f, &resp, "Action=DescribeLoadBalancers&AutoScalingGroupName=web&MaxRecords=101");
+    assert_int_equal(resp.status, 400);
+    http_resp_release(&resp);
+
+    /* A new instance of the group is registered as it comes into service. */
+    ok(f, "Action=SetDesiredCapacity&AutoScalingGroupName=web&DesiredCapacity=2");
+    ok(f,
+       "Action=TerminateInstanceInAutoScalingGroup&InstanceId=%s"
+       "&ShouldDecrementDesiredCapacity=false",
+       m[0].id);
+    settle(f);
+    rounds(f, 2, true);
+    struct member now[4];
+    int n = members(f, "web", now, 4);
+    for (int i = 0; i < n; i++)
+        if (strcmp(now[i].state, "InService") == 0)
+            assert_true(lb_lists(f, now[i].id, NULL, 0));
+
+    /* Detached: its instances leave the balancer and the group no longer names it; a name
+       the group does not have is no error. */
+    ok(f, "Action=DetachLoadBalancers&AutoScalingGroupName=web&LoadBalancerNames.member.1=lb"
+          "&LoadBalancerNames.member.2=other");
+    for (int i = 0; i < n; i++)
+        assert_false(lb_lists(f, now[i].id, NULL, 0));
+    lb_state_of(f, "web", "lb", st, sizeof(st));
+    assert_string_equal(st, "");
+    as(f, &resp, "Action=DescribeAutoScalingGroups&AutoScalingGroupNames.member.1=web");
+    assert_non_null(strstr(resp.body.data, "<LoadBalancerNames/>") ||
+                    strstr(resp.body.data, "<LoadBalancerNames></LoadBalancerNames>"));
+    http_resp_release(&resp);
+}
+
 int
 main(void)
 {
@@ -1425,6 +1532,7 @@ main(void)
         T(test_launch_failure_is_a_failed_activity),
         T(test_describe_types),
         T(test_load_balancer_registration_and_elb_health),
+        T(test_attach_describe_detach_load_balancers),
     };
 #undef T
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
