@@ -149,6 +149,17 @@ serving(struct aws_call *call, const struct asg_group_rec *g, struct asg_inst_re
     return 0;
 }
 
+/* Stores `names` as the group's LoadBalancerNames. */
+static int
+names_save(struct aws_call *call, struct asg_group_rec *g, const cJSON *names, struct aws_err *err)
+{
+    free(g->lbs);
+    g->lbs = cJSON_PrintUnformatted(names);
+    if (!g->lbs || asg_store_put_group(call->app->db, g) < 0)
+        return asg_db_failed(err);
+    return 0;
+}
+
 /*
  * AttachLoadBalancers: the names join the group's LoadBalancerNames, and the group's
  * InService instances are registered with each at once (later ones as they come into
@@ -186,12 +197,8 @@ autoscaling_attach_load_balancers(struct aws_call *call, const cJSON *in, cJSON 
             }
         }
     }
-    free(g.lbs);
-    g.lbs = cJSON_PrintUnformatted(names);
-    if (!g.lbs || asg_store_put_group(call->app->db, &g) < 0) {
-        asg_db_failed(err);
+    if (names_save(call, &g, names, err) < 0)
         goto out;
-    }
     ret = 0;
 out:
     cJSON_Delete(names);
@@ -241,12 +248,8 @@ autoscaling_detach_load_balancers(struct aws_call *call, const cJSON *in, cJSON 
                           n->valuestring, e.message);
         }
     }
-    free(g.lbs);
-    g.lbs = cJSON_PrintUnformatted(kept);
-    if (!g.lbs || asg_store_put_group(call->app->db, &g) < 0) {
-        asg_db_failed(err);
+    if (names_save(call, &g, kept, err) < 0)
         goto out;
-    }
     ret = 0;
 out:
     cJSON_Delete(kept);

@@ -1298,6 +1298,23 @@ elb(struct fixture *f, const char *fmt, ...)
     buf_release(&body);
 }
 
+/* Starts ELB with fake probes and makes the balancer "lb" over three zones, HTTP:80/ checks
+   every 5 s (2 to be healthy, 2 to be unhealthy). */
+static void
+lb_start(struct fixture *f)
+{
+    char errbuf[256];
+    assert_int_equal(elb_service.hooks->start(&f->app, errbuf, sizeof(errbuf)), 0);
+    elb_set_prober(&fake_prober);
+    n_probes = 0;
+    f->elb_started = true;
+    elb(f, "Action=CreateLoadBalancer&LoadBalancerName=lb&Listeners.member.1.Protocol=HTTP"
+           "&Listeners.member.1.LoadBalancerPort=80&Listeners.member.1.InstancePort=80" ZONES3);
+    elb(f, "Action=ConfigureHealthCheck&LoadBalancerName=lb&HealthCheck.Target=HTTP:80/"
+           "&HealthCheck.Interval=5&HealthCheck.Timeout=2&HealthCheck.UnhealthyThreshold=2"
+           "&HealthCheck.HealthyThreshold=2");
+}
+
 /* Whether DescribeInstanceHealth of lb lists instance id, and its State into state. */
 static bool
 lb_lists(struct fixture *f, const char *id, char *state, size_t statesz)
@@ -1328,16 +1345,7 @@ static void
 test_load_balancer_registration_and_elb_health(void **state)
 {
     struct fixture *f = *state;
-    char errbuf[256];
-    assert_int_equal(elb_service.hooks->start(&f->app, errbuf, sizeof(errbuf)), 0);
-    elb_set_prober(&fake_prober);
-    n_probes = 0;
-    f->elb_started = true;
-    elb(f, "Action=CreateLoadBalancer&LoadBalancerName=lb&Listeners.member.1.Protocol=HTTP"
-           "&Listeners.member.1.LoadBalancerPort=80&Listeners.member.1.InstancePort=80" ZONES3);
-    elb(f, "Action=ConfigureHealthCheck&LoadBalancerName=lb&HealthCheck.Target=HTTP:80/"
-           "&HealthCheck.Interval=5&HealthCheck.Timeout=2&HealthCheck.UnhealthyThreshold=2"
-           "&HealthCheck.HealthyThreshold=2");
+    lb_start(f);
     fails(f, "ValidationError", "LoadBalancer nope not found",
           "Action=CreateAutoScalingGroup&AutoScalingGroupName=b&LaunchConfigurationName=lc"
           "&MinSize=0&MaxSize=1&LoadBalancerNames.member.1=nope" ZONES3);
@@ -1418,16 +1426,7 @@ static void
 test_attach_describe_detach_load_balancers(void **state)
 {
     struct fixture *f = *state;
-    char errbuf[256];
-    assert_int_equal(elb_service.hooks->start(&f->app, errbuf, sizeof(errbuf)), 0);
-    elb_set_prober(&fake_prober);
-    n_probes = 0;
-    f->elb_started = true;
-    elb(f, "Action=CreateLoadBalancer&LoadBalancerName=lb&Listeners.member.1.Protocol=HTTP"
-           "&Listeners.member.1.LoadBalancerPort=80&Listeners.member.1.InstancePort=80" ZONES3);
-    elb(f, "Action=ConfigureHealthCheck&LoadBalancerName=lb&HealthCheck.Target=HTTP:80/"
-           "&HealthCheck.Interval=5&HealthCheck.Timeout=2&HealthCheck.UnhealthyThreshold=2"
-           "&HealthCheck.HealthyThreshold=2");
+    lb_start(f);
     group(f, "web", 2, 2, 2, "&HealthCheckType=ELB&HealthCheckGracePeriod=300");
     struct member m[4];
     assert_int_equal(members(f, "web", m, 4), 2);
