@@ -203,6 +203,11 @@ r53_store_zone_count(struct db *db)
 
 static const char SQL_RRSET_PUT[] =
         "INSERT OR REPLACE INTO r53_rrsets (" RRSET_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char SQL_RRSET_CREATE[] =
+        "INSERT INTO r53_rrsets (" RRSET_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT (zone_id, name, type, set_id) DO NOTHING";
+static const char SQL_RRSET_GET[] = "SELECT " RRSET_COLS " FROM r53_rrsets WHERE zone_id = ?1 "
+                                    "AND name = ?2 AND type = ?3 AND set_id = ?4";
 static const char SQL_RRSET_DELETE[] = "DELETE FROM r53_rrsets WHERE zone_id = ?1 AND name = ?2 "
                                        "AND type = ?3 AND set_id = ?4";
 static const char SQL_RRSET_AT[] = "SELECT " RRSET_COLS " FROM r53_rrsets WHERE zone_id = ?1 AND "
@@ -217,12 +222,9 @@ static const char SQL_RRSET_HEALTH[] =
         "SELECT " RRSET_COLS " FROM r53_rrsets WHERE health_check_id = ?1 LIMIT 1";
 static const char SQL_RRSET_DELETE_ZONE[] = "DELETE FROM r53_rrsets WHERE zone_id = ?1";
 
-int
-r53_store_rrset_put(struct db *db, const struct r53_rrset_row *r)
+static void
+rrset_bind(sqlite3_stmt *st, const struct r53_rrset_row *r)
 {
-    sqlite3_stmt *st = db_stmt(db, SQL_RRSET_PUT);
-    if (!st)
-        return -1;
     db_bind_text(st, 1, r->zone_id);
     db_bind_text(st, 2, r->name);
     db_bind_text(st, 3, r->type);
@@ -230,7 +232,28 @@ r53_store_rrset_put(struct db *db, const struct r53_rrset_row *r)
     db_bind_text(st, 5, r->sort_name);
     db_bind_text(st, 6, r->health_check_id);
     db_bind_text(st, 7, r->body);
+}
+
+int
+r53_store_rrset_put(struct db *db, const struct r53_rrset_row *r)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL_RRSET_PUT);
+    if (!st)
+        return -1;
+    rrset_bind(st, r);
     return db_step_done(db, st, "r53 rrset put");
+}
+
+int
+r53_store_rrset_create(struct db *db, const struct r53_rrset_row *r)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL_RRSET_CREATE);
+    if (!st)
+        return -1;
+    rrset_bind(st, r);
+    if (db_step_done(db, st, "r53 rrset create") < 0)
+        return -1;
+    return sqlite3_changes(db_sqlite(db)) > 0 ? 1 : 0;
 }
 
 int
@@ -279,6 +302,27 @@ r53_store_rrset_each_at(struct db *db, const char *zone_id, const char *name,
     db_bind_text(st, 2, name);
     struct rrset_each e = { fn, arg };
     return each_rows(db, st, rrset_each_call, &e, "r53 rrset each at");
+}
+
+static void
+rrset_get_one(sqlite3_stmt *st, void *ctx)
+{
+    rrset_each_call(st, ctx);
+}
+
+int
+r53_store_rrset_get(struct db *db, const char *zone_id, const char *name, const char *type,
+                    const char *set_id, r53_store_rrset_fn *fn, void *arg)
+{
+    sqlite3_stmt *st = db_stmt(db, SQL_RRSET_GET);
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, zone_id);
+    db_bind_text(st, 2, name);
+    db_bind_text(st, 3, type);
+    db_bind_text(st, 4, set_id ? set_id : "");
+    struct rrset_each e = { fn, arg };
+    return db_get_one(db, st, rrset_get_one, &e, "r53 rrset get");
 }
 
 int

@@ -65,6 +65,12 @@ typedef int r53_store_rrset_fn(void *arg, const struct r53_rrset_row *row);
 
 /* Inserts or replaces the set with the row's (zone_id, name, type, set_id). */
 int r53_store_rrset_put(struct db *db, const struct r53_rrset_row *row);
+/* Inserts the set unless one with the row's (zone_id, name, type, set_id) exists: 1 when
+   inserted, 0 when one was there (left as it was). */
+int r53_store_rrset_create(struct db *db, const struct r53_rrset_row *row);
+/* The set (zone_id, name, type, set_id): 1 (fn called with it), 0 when there is none. */
+int r53_store_rrset_get(struct db *db, const char *zone_id, const char *name, const char *type,
+                        const char *set_id, r53_store_rrset_fn *fn, void *arg);
 int r53_store_rrset_delete(struct db *db, const char *zone_id, const char *name, const char *type,
                            const char *set_id);
 /* Every set of a zone at `name` (any type, any identifier). */

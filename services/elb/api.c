@@ -62,8 +62,9 @@ elb_api_in_service(struct aws_call *call, const char *name, const char *instance
     return strcmp(v.state, "InService") == 0 ? 1 : 0;
 }
 
-int
-elb_api_find_by_dns(struct aws_call *call, const char *dns_name, char *name_out, size_t name_sz)
+/* The load balancer whose DNS name is dns_name (any region): 1 (out filled), 0, -1. */
+static int
+lb_by_dns(struct aws_call *call, const char *dns_name, struct elb_lb_row *out)
 {
     if (!dns_name)
         return 0;
@@ -79,10 +80,41 @@ elb_api_find_by_dns(struct aws_call *call, const char *dns_name, char *name_out,
     const char *name = want;
     if (strncasecmp(name, "dualstack.", strlen("dualstack.")) == 0)
         name += strlen("dualstack.");
+    return elb_store_lb_get_by_dns(call->app->db, name, out);
+}
+
+int
+elb_api_find_by_dns(struct aws_call *call, const char *dns_name, char *name_out, size_t name_sz)
+{
     struct elb_lb_row lb;
-    int found = elb_store_lb_get_by_dns(call->app->db, name, &lb);
+    int found = lb_by_dns(call, dns_name, &lb);
     if (found != 1)
         return found;
     snprintf(name_out, name_sz, "%s", lb.name);
     return 1;
+}
+
+int
+elb_api_in_service_count_by_dns(struct aws_call *call, const char *dns_name)
+{
+    struct elb_lb_row lb;
+    if (lb_by_dns(call, dns_name, &lb) != 1)
+        return -1;
+    /* The verdicts are those of the balancer's own region. */
+    struct aws_call in_region = *call;
+    in_region.region = lb.region;
+    struct elb_instance_row *rows = NULL;
+    size_t n = 0;
+    if (elb_store_instance_list(call->app->db, lb.region, lb.name, &rows, &n) < 0)
+        return -1;
+    int count = 0;
+    for (size_t i = 0; i < n && count >= 0; i++) {
+        struct elb_verdict v;
+        if (elb_verdict_of(&in_region, &lb, &rows[i], &v) < 0)
+            count = -1;
+        else if (v.routable)
+            count++;
+    }
+    free(rows);
+    return count;
 }

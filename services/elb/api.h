@@ -43,4 +43,12 @@ int elb_api_in_service(struct aws_call *call, const char *name, const char *inst
 int elb_api_find_by_dns(struct aws_call *call, const char *dns_name, char *name_out,
                         size_t name_sz);
 
+/*
+ * How many instances registered with the load balancer whose DNS name is `dns_name` (matched
+ * as elb_api_find_by_dns does) are InService and take new requests (a draining one does
+ * not): >= 0, or -1 when there is no such load balancer or the state failed. Route53 asks it
+ * for alias targets that evaluate target health.
+ */
+int elb_api_in_service_count_by_dns(struct aws_call *call, const char *dns_name);
+
 #endif

@@ -1,10 +1,11 @@
 /*
  * The DNS server of Route53: UDP and TCP on loopback, authoritative for every hosted zone,
- * answering from an in-memory image of the zones that is rebuilt from the state on the first
- * query after any change (so an answered API change is visible to the next query, and a
- * query costs no SQL). libldns parses every query and writes every answer: no wire format
- * is written by hand here. r53_dns_answer() is the whole protocol, bytes in and bytes out,
- * so unit tests need no socket.
+ * answering from an in-memory image of the zones that the first query after a change brings
+ * up to date from the state: the changed names only after a change batch, all of it after a
+ * zone came or went (so an answered API change is visible to the next query, and a query
+ * costs no SQL). libldns parses every query and writes every answer: no wire format is
+ * written by hand here. r53_dns_answer() is the whole protocol, bytes in and bytes out, so
+ * unit tests need no socket; the UDP socket reads and sends in batches (recvmmsg/sendmmsg).
  */
 #include "emulator/common.h"
 #include "services/route53/route53_internal.h"
@@ -14,8 +15,10 @@
 #include "services/elb/api.h"
 #include "state/route53.h"
 
+#include <errno.h>
 #include <ldns/ldns.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #define DNS_UDP_ADVERTISED 1232  /* our EDNS0 UDP size (the DNS Flag Day 2020 figure) */
@@ -27,8 +30,10 @@
 #define DNS_CACHE_BUCKETS  16384 /* buckets of the answer cache (a power of two) */
 #define DNS_CACHE_MAX      65536 /* answers kept; the cache is emptied when full */
 #define DNS_CACHE_KEY_MAX  512   /* queries longer than this are answered afresh */
-#define DNS_UDP_BATCH      16    /* datagrams read per system call (libuv's recvmmsg) */
+#define DNS_UDP_BATCH      20    /* datagrams per recvmmsg call (libuv reads 20 at most) */
 #define DNS_UDP_SLOT       65536 /* libuv's slot per datagram in a recvmmsg buffer */
+#define DNS_UDP_OUT_MAX    DNS_UDP_BATCH /* answers held for one sendmmsg */
+#define DNS_PENDING_MAX    4096 /* changed names refreshed one by one; more: a full rebuild */
 
 /* ---- the image of the zones ---- */
 
@@ -44,6 +49,7 @@ struct set {
     char *health_check_id;  /* HealthCheckId or NULL */
     ldns_rr_list *rrs;      /* its records (owner = the set's name); NULL for an alias */
     ldns_rdf *alias_target; /* AliasTarget.DNSName (lower case), or NULL */
+    bool evaluate_health;   /* AliasTarget.EvaluateTargetHealth */
     char *alias_zone;       /* AliasTarget.HostedZoneId */
     struct set *next;       /* the next set at the same name */
 };
@@ -77,31 +83,51 @@ struct image {
  * A cached answer: the bytes ldns wrote for a query, keyed by the query's bytes after its
  * id (and the transport), so an identical query is answered by copying them with its own
  * id. Only answers that depend on nothing but the image are cached (no weighted, failover
- * or multivalue choice, no load balancer); a rebuilt image empties the cache.
+ * or multivalue choice, no load balancer); any change to the image empties the cache.
  */
 struct cached {
-    uint8_t *key;        /* transport byte + the query from offset 2 */
-    size_t key_len;      /* bytes in key */
-    uint64_t hash;       /* hash of key */
-    uint8_t *answer;     /* the answer, id included (replaced on use) */
-    size_t answer_len;   /* bytes in answer */
     struct cached *next; /* the next entry in the bucket */
+    uint64_t hash;       /* hash of the key */
+    size_t key_len;      /* bytes of the key: the transport byte + the query from offset 2 */
+    size_t answer_len;   /* bytes of the answer, id included (replaced on use) */
+    uint8_t bytes[];     /* the key, then the answer: one allocation, few cache misses */
+};
+
+/* A name whose sets changed since the image was built. */
+struct pending {
+    char zone_id[40]; /* its zone */
+    char *name;       /* canonical, as the state keeps it */
+};
+
+/* The answers to one receive batch, sent together when the batch ends. */
+struct udp_out {
+    uint8_t data[DNS_UDP_OUT_MAX][DNS_UDP_ADVERTISED]; /* each answer (no UDP answer is longer) */
+    struct iovec iov[DNS_UDP_OUT_MAX];                 /* each answer's bytes */
+    struct sockaddr_storage addr[DNS_UDP_OUT_MAX];     /* whom each answer goes to */
+    socklen_t addr_len[DNS_UDP_OUT_MAX];               /* bytes of each addr */
+#if defined(__linux__)
+    struct mmsghdr msgs[DNS_UDP_OUT_MAX]; /* sendmmsg's view of the above */
+#endif
+    size_t n; /* answers held */
 };
 
 static struct {
-    struct app *app;        /* the app whose state is imaged */
-    struct image *image;    /* NULL until built, or after a change */
-    bool dirty;             /* the state changed since the image was built */
-    uint64_t rand;          /* xorshift state for weighted answers */
-    ldns_rdf *root;         /* "." for making names absolute */
-    uv_udp_t *udp;          /* the UDP socket (heap: freed when closed) */
-    uv_tcp_t *tcp;          /* the TCP listener (heap: freed when closed) */
-    bool open;              /* the sockets are open */
-    int n_conns;            /* open TCP connections */
-    struct tcp_conn *conns; /* the open TCP connections */
-    uint8_t *udp_buf;       /* DNS_UDP_BATCH datagrams being read (recvmmsg) */
-    struct cached **cache;  /* DNS_CACHE_BUCKETS buckets, or NULL when empty */
-    size_t cache_n;         /* answers cached */
+    struct app *app;         /* the app whose state is imaged */
+    struct image *image;     /* NULL until built, or after a change */
+    bool dirty;              /* the state changed since the image was built */
+    uint64_t rand;           /* xorshift state for weighted answers */
+    ldns_rdf *root;          /* "." for making names absolute */
+    uv_udp_t *udp;           /* the UDP socket (heap: freed when closed) */
+    uv_tcp_t *tcp;           /* the TCP listener (heap: freed when closed) */
+    bool open;               /* the sockets are open */
+    int n_conns;             /* open TCP connections */
+    struct tcp_conn *conns;  /* the open TCP connections */
+    uint8_t *udp_buf;        /* DNS_UDP_BATCH datagrams being read (recvmmsg) */
+    struct cached **cache;   /* DNS_CACHE_BUCKETS buckets, or NULL when empty */
+    size_t cache_n;          /* answers cached */
+    struct udp_out out;      /* answers waiting for the end of the receive batch */
+    struct pending *pending; /* names changed since the image was built, to refresh */
+    size_t n_pending;        /* entries of pending */
 } srv;
 
 static uint64_t
@@ -136,8 +162,6 @@ cache_clear(void)
         struct cached *c = srv.cache[i];
         while (c) {
             struct cached *next = c->next;
-            free(c->key);
-            free(c->answer);
             free(c);
             c = next;
         }
@@ -153,7 +177,7 @@ cache_get(const uint8_t *key, size_t n, uint64_t h)
     if (!srv.cache)
         return NULL;
     for (const struct cached *c = srv.cache[h & (DNS_CACHE_BUCKETS - 1)]; c; c = c->next)
-        if (c->hash == h && c->key_len == n && memcmp(c->key, key, n) == 0)
+        if (c->hash == h && c->key_len == n && memcmp(c->bytes, key, n) == 0)
             return c;
     return NULL;
 }
@@ -165,14 +189,12 @@ cache_put(const uint8_t *key, size_t n, uint64_t h, const uint8_t *answer, size_
         cache_clear();
     if (!srv.cache)
         srv.cache = xcalloc(DNS_CACHE_BUCKETS, sizeof(*srv.cache));
-    struct cached *c = xcalloc(1, sizeof(*c));
-    c->key = xmalloc(n);
-    memcpy(c->key, key, n);
-    c->key_len = n;
+    struct cached *c = xmalloc(sizeof(*c) + n + answer_len);
     c->hash = h;
-    c->answer = xmalloc(answer_len);
-    memcpy(c->answer, answer, answer_len);
+    c->key_len = n;
     c->answer_len = answer_len;
+    memcpy(c->bytes, key, n);
+    memcpy(c->bytes + n, answer, answer_len);
     c->next = srv.cache[h & (DNS_CACHE_BUCKETS - 1)];
     srv.cache[h & (DNS_CACHE_BUCKETS - 1)] = c;
     srv.cache_n++;
@@ -399,6 +421,26 @@ presentation_name(const char *canon, struct buf *out)
     }
 }
 
+/*
+ * The RDATA of an A or AAAA value made of address characters only, parsed as
+ * ldns_rr_new_frm_str would parse it (inet_pton through ldns_str2rdf_a/_aaaa), but without
+ * the scratch buffers of some 200 KiB that call allocates and frees each time, growing and
+ * trimming the heap per record. False when the short cut does not apply (another type, or
+ * anything else in the value): the caller parses the whole record line instead.
+ */
+static bool
+rdata_quick(ldns_rr_type type, const char *value, ldns_rdf **out, ldns_status *st)
+{
+    const char *chars = type == LDNS_RR_TYPE_A      ? "0123456789."
+                        : type == LDNS_RR_TYPE_AAAA ? "0123456789abcdefABCDEF:."
+                                                    : NULL;
+    *out = NULL;
+    if (!chars || !value || !value[0] || value[strspn(value, chars)] != '\0')
+        return false;
+    *st = type == LDNS_RR_TYPE_A ? ldns_str2rdf_a(out, value) : ldns_str2rdf_aaaa(out, value);
+    return true;
+}
+
 static int
 build_rrset(void *arg, const struct r53_rrset_row *r)
 {
@@ -433,6 +475,8 @@ build_rrset(void *arg, const struct r53_rrset_row *r)
     const cJSON *alias = cJSON_GetObjectItemCaseSensitive(body, "AliasTarget");
     if (alias) {
         s->alias_target = dname_from_str(str_member(alias, "DNSName"));
+        s->evaluate_health =
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(alias, "EvaluateTargetHealth"));
         s->alias_zone = dup_or_null(str_member(alias, "HostedZoneId"));
     } else {
         const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(body, "TTL");
@@ -442,10 +486,23 @@ build_rrset(void *arg, const struct r53_rrset_row *r)
         cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(body, "ResourceRecords"))
         {
             const char *value = str_member(v, "Value");
+            long long ttl_s = cJSON_IsNumber(ttl) ? (long long)ttl->valuedouble : 300LL;
             ldns_rr *rr = NULL;
+            ldns_rdf *rd;
+            ldns_status st;
+            if (rdata_quick(type, value, &rd, &st)) {
+                if (st != LDNS_STATUS_OK)
+                    continue;
+                rr = ldns_rr_new_frm_type(type);
+                ldns_rr_set_owner(rr, ldns_rdf_clone(owner));
+                ldns_rr_set_ttl(rr, (uint32_t)ttl_s);
+                ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+                ldns_rr_set_rdf(rr, rd, 0);
+                ldns_rr_list_push_rr(s->rrs, rr);
+                continue;
+            }
             buf_reset(&line);
-            buf_addf(&line, "%s %lld IN %s %s", owner_text.data,
-                     cJSON_IsNumber(ttl) ? (long long)ttl->valuedouble : 300LL, r->type,
+            buf_addf(&line, "%s %lld IN %s %s", owner_text.data, ttl_s, r->type,
                      value ? value : "");
             if (ldns_rr_new_frm_str(&rr, line.data, 0, srv.root, NULL) == LDNS_STATUS_OK)
                 ldns_rr_list_push_rr(s->rrs, rr);
@@ -464,7 +521,57 @@ build_rrset(void *arg, const struct r53_rrset_row *r)
     return 0;
 }
 
-/* The image of the state, built on the first query after a change. */
+static void
+pending_clear(void)
+{
+    for (size_t i = 0; i < srv.n_pending; i++)
+        free(srv.pending[i].name);
+    free(srv.pending);
+    srv.pending = NULL;
+    srv.n_pending = 0;
+}
+
+/*
+ * Brings the sets of one changed name up to date in the image: the node's sets are read
+ * again from the state. -1 when a full rebuild is needed instead: the zone's apex (its SOA
+ * is the zone's), a name left with no set (it may have to vanish, with the empty
+ * non-terminals above it), or a state failure.
+ */
+static int
+image_refresh_name(struct app *app, struct image *im, const struct pending *p)
+{
+    struct zone *z = NULL;
+    for (size_t i = 0; i < im->z_buckets && !z; i++)
+        for (struct zone *c = im->zones[i]; c && !z; c = c->hnext)
+            if (strcmp(c->id, p->zone_id) == 0)
+                z = c;
+    if (!z)
+        return 0; /* a zone that does not answer (its name is another's) */
+    struct buf text = BUF_INIT;
+    presentation_name(p->name, &text);
+    ldns_rdf *owner = dname_from_str(text.data);
+    buf_release(&text);
+    if (!owner)
+        return -1;
+    if (ldns_dname_compare(owner, z->name) == 0) {
+        ldns_rdf_deep_free(owner);
+        return -1;
+    }
+    struct node *n = node_get(im, z, ldns_rdf_data(owner), ldns_rdf_size(owner));
+    while (n && n->sets) {
+        struct set *s = n->sets;
+        n->sets = s->next;
+        set_free(s);
+    }
+    struct build_ctx b = { im, &z, 1, false };
+    int rc = r53_store_rrset_each_at(app->db, p->zone_id, p->name, build_rrset, &b);
+    n = node_get(im, z, ldns_rdf_data(owner), ldns_rdf_size(owner));
+    ldns_rdf_deep_free(owner);
+    return rc < 0 || !n || !n->sets ? -1 : 0;
+}
+
+/* The image of the state, built on the first query after a change, or brought up to date
+   name by name when only record sets changed. */
 static struct image *
 image_get(struct app *app)
 {
@@ -472,12 +579,21 @@ image_get(struct app *app)
         image_free(srv.image);
         srv.image = NULL;
         srv.app = app;
+        srv.dirty = true;
+    }
+    if (srv.image && !srv.dirty && srv.n_pending) {
+        cache_clear();
+        for (size_t i = 0; i < srv.n_pending && !srv.dirty; i++)
+            if (image_refresh_name(app, srv.image, &srv.pending[i]) < 0)
+                srv.dirty = true;
+        pending_clear();
     }
     if (srv.image && !srv.dirty)
         return srv.image;
     image_free(srv.image);
     srv.image = NULL;
     cache_clear();
+    pending_clear();
     if (!srv.root)
         srv.root = ldns_dname_new_frm_str(".");
     struct image *im = xcalloc(1, sizeof(*im));
@@ -516,6 +632,23 @@ void
 r53_dns_invalidate(void)
 {
     srv.dirty = true;
+    pending_clear();
+}
+
+void
+r53_dns_invalidate_name(const char *zone_id, const char *name)
+{
+    if (srv.dirty || !srv.image)
+        return; /* the next query builds it all anyway */
+    if (srv.n_pending == DNS_PENDING_MAX || strlen(zone_id) >= sizeof(srv.pending->zone_id)) {
+        r53_dns_invalidate();
+        return;
+    }
+    if (!srv.pending)
+        srv.pending = xcalloc(DNS_PENDING_MAX, sizeof(*srv.pending));
+    struct pending *p = &srv.pending[srv.n_pending++];
+    snprintf(p->zone_id, sizeof(p->zone_id), "%s", zone_id);
+    p->name = xstrdup(name);
 }
 
 /* ---- answering ---- */
@@ -564,10 +697,95 @@ zone_for(const struct image *im, const ldns_rdf *name)
     return NULL;
 }
 
-static bool
-set_healthy(const struct set *s)
+/* A call context for asking ELB's internal API from the DNS server (no API call runs). */
+static void
+elb_call(struct app *app, struct aws_call *call)
 {
-    return r53_health_ok(s->health_check_id);
+    *call = (struct aws_call){ .app = app,
+                               .service = "route53",
+                               .op = "DNS",
+                               .region = "us-east-1",
+                               .account_id = app->cfg.account_id,
+                               .request_id = "",
+                               .now_ms = app->clock ? vclock_now(app->clock) : 0 };
+}
+
+/* The text of name when it is a load balancer's style of name (…elb.amazonaws.com), else
+   NULL. The caller frees it. */
+static char *
+elb_name_text(const ldns_rdf *name)
+{
+    static const char suffix[] = ".elb.amazonaws.com.";
+    char *text = ldns_rdf2str(name);
+    size_t n = text ? strlen(text) : 0;
+    if (n > sizeof(suffix) - 1 && strcasecmp(text + n - (sizeof(suffix) - 1), suffix) == 0)
+        return text;
+    free(text);
+    return NULL;
+}
+
+/*
+ * 1 when name is a load balancer's DNS name, 0 when not, -1 on a state failure. Asked
+ * through ELB's internal API, outside any transaction.
+ */
+static int
+elb_lookup(struct app *app, const ldns_rdf *name)
+{
+    char *text = elb_name_text(name);
+    int found = 0;
+    if (text) {
+        struct aws_call call;
+        elb_call(app, &call);
+        char lb[256];
+        found = elb_api_find_by_dns(&call, text, lb, sizeof(lb));
+    }
+    free(text);
+    return found;
+}
+
+/* How many InService instances the load balancer named name has; -1 when it is none. */
+static int
+elb_in_service(struct app *app, const ldns_rdf *name)
+{
+    char *text = elb_name_text(name);
+    int count = -1;
+    if (text) {
+        struct aws_call call;
+        elb_call(app, &call);
+        count = elb_api_in_service_count_by_dns(&call, text);
+    }
+    free(text);
+    return count;
+}
+
+static const struct node *wildcard_for(const struct image *im, const struct zone *z,
+                                       const ldns_rdf *qname);
+
+/*
+ * Whether a set counts as healthy where Route53 chooses between sets: its health check (if
+ * any) passes, and an alias with EvaluateTargetHealth inherits its target's health (the
+ * AliasTarget documentation of the API): a classic load balancer is healthy while at least
+ * one registered instance is InService (and unhealthy when it is gone); a name of our zones
+ * while at least one of its sets of the alias's type is healthy.
+ */
+static bool
+set_healthy(struct answer *a, const struct set *s, int depth)
+{
+    if (!r53_health_ok(s->health_check_id))
+        return false;
+    if (!s->alias_target || !s->evaluate_health || depth >= DNS_CHAIN_MAX)
+        return true;
+    const struct zone *z = zone_for(a->im, s->alias_target);
+    if (!z)
+        return elb_in_service(a->app, s->alias_target) > 0;
+    const struct node *n =
+            node_get(a->im, z, ldns_rdf_data(s->alias_target), ldns_rdf_size(s->alias_target));
+    if (!n)
+        n = wildcard_for(a->im, z, s->alias_target);
+    for (const struct set *t = n ? n->sets : NULL; t; t = t->next)
+        if (t->type == s->type && set_healthy(a, t, depth + 1))
+            return true;
+    return false;
 }
 
 /*
@@ -575,8 +793,8 @@ set_healthy(const struct set *s)
  * for a multivalue answer. Returns how many were written to out (at most max).
  */
 static size_t
-select_sets(const struct node *n, ldns_rr_type type, const struct set **out, size_t max,
-            bool *cacheable)
+select_sets(struct answer *a, const struct node *n, ldns_rr_type type, const struct set **out,
+            size_t max, int depth)
 {
     const struct set *cand[64];
     size_t nc = 0;
@@ -589,8 +807,10 @@ select_sets(const struct node *n, ldns_rr_type type, const struct set **out, siz
         out[0] = cand[0];
         return 1;
     }
-    /* A choice by health or chance: the next query may be answered differently. */
-    *cacheable = false;
+    /* A choice by health or chance: the next query may be answered differently, so the
+       answer is never cached (a health check or a load balancer changing its verdict needs
+       nothing invalidated). */
+    a->cacheable = false;
     if (cand[0]->failover != FAILOVER_NONE) {
         const struct set *primary = NULL, *secondary = NULL;
         for (size_t i = 0; i < nc; i++) {
@@ -599,17 +819,26 @@ select_sets(const struct node *n, ldns_rr_type type, const struct set **out, siz
             else if (cand[i]->failover == FAILOVER_SECONDARY)
                 secondary = cand[i];
         }
-        /* The secondary answers while the primary's health check fails (R53DG
-           dns-failover-types). */
-        const struct set *pick =
-                primary && (set_healthy(primary) || !secondary) ? primary : secondary;
+        /* The primary while it is healthy; the secondary when the primary is not, unless
+           the secondary is unhealthy too: then the primary again (the API's documentation
+           of ResourceRecordSet.Failover). */
+        const struct set *pick = primary;
+        if (!primary ||
+            (secondary && !set_healthy(a, primary, depth) && set_healthy(a, secondary, depth)))
+            pick = secondary;
         out[0] = pick ? pick : cand[0];
         return 1;
+    }
+    bool healthy[64];
+    bool any_healthy = false;
+    for (size_t i = 0; i < nc; i++) {
+        healthy[i] = set_healthy(a, cand[i], depth);
+        any_healthy = any_healthy || healthy[i];
     }
     if (cand[0]->multi) {
         size_t k = 0;
         for (size_t i = 0; i < nc && k < max; i++)
-            if (set_healthy(cand[i]))
+            if (healthy[i])
                 out[k++] = cand[i];
         for (size_t i = 0; i < nc && k == 0; i++)
             out[k++] = cand[i];
@@ -618,13 +847,10 @@ select_sets(const struct node *n, ldns_rr_type type, const struct set **out, siz
     /* Weighted: healthy sets in proportion to weight; if none is healthy, all of them as
        if healthy; all weights zero: equally (R53DG routing-policy-weighted). */
     uint64_t total = 0;
-    bool any_healthy = false;
-    for (size_t i = 0; i < nc; i++)
-        any_healthy = any_healthy || set_healthy(cand[i]);
     const struct set *eligible[64];
     size_t ne = 0;
     for (size_t i = 0; i < nc; i++)
-        if (!any_healthy || set_healthy(cand[i])) {
+        if (!any_healthy || healthy[i]) {
             eligible[ne++] = cand[i];
             total += cand[i]->weight > 0 ? (uint64_t)cand[i]->weight : 0;
         }
@@ -660,32 +886,6 @@ add_rr(struct answer *a, ldns_pkt_section sec, ldns_rr *rr, const ldns_rdf *owne
 }
 
 static int lookup(struct answer *a, const ldns_rdf *qname, ldns_rr_type qtype, int depth);
-
-/*
- * 1 when name is a load balancer's DNS name (…elb.amazonaws.com), 0 when not, -1 on a
- * state failure. Asked through ELB's internal API, outside any transaction.
- */
-static int
-elb_lookup(struct app *app, const ldns_rdf *name)
-{
-    static const char suffix[] = ".elb.amazonaws.com.";
-    char *text = ldns_rdf2str(name);
-    size_t n = text ? strlen(text) : 0;
-    int found = 0;
-    if (n > sizeof(suffix) - 1 && strcasecmp(text + n - (sizeof(suffix) - 1), suffix) == 0) {
-        struct aws_call call = { .app = app,
-                                 .service = "route53",
-                                 .op = "DNS",
-                                 .region = "us-east-1",
-                                 .account_id = app->cfg.account_id,
-                                 .request_id = "",
-                                 .now_ms = app->clock ? vclock_now(app->clock) : 0 };
-        char lb[256];
-        found = elb_api_find_by_dns(&call, text, lb, sizeof(lb));
-    }
-    free(text);
-    return found;
-}
 
 /*
  * Answers an alias set for owner: the target's records when the target is in our zones,
@@ -741,7 +941,7 @@ answer_sets(struct answer *a, const struct node *n, const ldns_rdf *owner, ldns_
             int depth)
 {
     const struct set *picked[DNS_MULTI_MAX];
-    size_t k = select_sets(n, qtype, picked, DNS_MULTI_MAX, &a->cacheable);
+    size_t k = select_sets(a, n, qtype, picked, DNS_MULTI_MAX, depth);
     for (size_t i = 0; i < k; i++) {
         const struct set *s = picked[i];
         if (!s->rrs) {
@@ -918,6 +1118,46 @@ release_borrowed(ldns_pkt *r)
     ldns_rr_list_set_rr_count(ldns_pkt_additional(r), 0);
 }
 
+/* The cache key of a query (into key, DNS_CACHE_KEY_MAX bytes) and its hash: its length, or
+   0 when the query is too long to be cached. */
+static size_t
+cache_key(const uint8_t *query, size_t len, bool tcp, uint8_t *key, uint64_t *hash)
+{
+    if (len > DNS_CACHE_KEY_MAX)
+        return 0;
+    key[0] = tcp;
+    memcpy(key + 1, query + 2, len - 2);
+    *hash = hash_exact(key, len - 1);
+    return len - 1;
+}
+
+/* Copies a cached answer into dst with the query's id; its length. */
+static size_t
+cached_copy(const struct cached *c, const uint8_t *query, uint8_t *dst)
+{
+    memcpy(dst, c->bytes + c->key_len, c->answer_len);
+    dst[0] = query[0];
+    dst[1] = query[1];
+    return c->answer_len;
+}
+
+/*
+ * The answer to a UDP query when the same question was answered before (dnsperf, resolvers
+ * retrying): copied into dst (dstsz bytes) with the query's id, without building anything.
+ * Its length, or 0 when there is none to copy (the caller asks r53_dns_answer()).
+ */
+static size_t
+answer_from_cache(struct app *app, const uint8_t *query, size_t len, uint8_t *dst, size_t dstsz)
+{
+    if (len < LDNS_HEADER_SIZE || LDNS_QR_WIRE(query) || !app || !app->db || !image_get(app))
+        return 0;
+    uint8_t key[DNS_CACHE_KEY_MAX];
+    uint64_t kh = 0;
+    size_t klen = cache_key(query, len, false, key, &kh);
+    const struct cached *c = klen ? cache_get(key, klen, kh) : NULL;
+    return c && c->answer_len <= dstsz ? cached_copy(c, query, dst) : 0;
+}
+
 int
 r53_dns_answer(struct app *app, const uint8_t *query, size_t len, bool tcp, uint8_t **out,
                size_t *outlen)
@@ -928,25 +1168,14 @@ r53_dns_answer(struct app *app, const uint8_t *query, size_t len, bool tcp, uint
     if (len < LDNS_HEADER_SIZE || LDNS_QR_WIRE(query))
         return -1;
     struct image *im = app && app->db ? image_get(app) : NULL;
-    /* The same question asked again (dnsperf, resolvers retrying): the same bytes. */
     uint8_t key[DNS_CACHE_KEY_MAX];
-    size_t klen = 0;
     uint64_t kh = 0;
-    if (im && len <= DNS_CACHE_KEY_MAX) {
-        key[0] = tcp;
-        memcpy(key + 1, query + 2, len - 2);
-        klen = len - 1;
-        kh = hash_exact(key, klen);
-        const struct cached *c = cache_get(key, klen, kh);
-        if (c) {
-            *out = xmalloc(c->answer_len);
-            memcpy(*out, c->answer, c->answer_len);
-            /* The cached answer with this query's id. */
-            (*out)[0] = query[0];
-            (*out)[1] = query[1];
-            *outlen = c->answer_len;
-            return 0;
-        }
+    size_t klen = im ? cache_key(query, len, tcp, key, &kh) : 0;
+    const struct cached *c = klen ? cache_get(key, klen, kh) : NULL;
+    if (c) {
+        *out = xmalloc(c->answer_len);
+        *outlen = cached_copy(c, query, *out);
+        return 0;
     }
     uint16_t id = LDNS_ID_WIRE(query);
     ldns_pkt_opcode opcode = (ldns_pkt_opcode)LDNS_OPCODE_WIRE(query);
@@ -1049,16 +1278,23 @@ r53_dns_rdata_check(const char *type, const char *value, struct buf *msg)
 {
     buf_reset(msg);
     ldns_rr_type t = ldns_get_rr_type_by_name(type);
-    ldns_rr *rr = NULL;
-    struct buf line = BUF_INIT;
-    buf_addf(&line, "x. 300 IN %s %s", type, value);
-    ldns_rdf *root = ldns_dname_new_frm_str(".");
-    ldns_status st = t == 0 ? LDNS_STATUS_SYNTAX_TYPE_ERR
-                            : ldns_rr_new_frm_str(&rr, line.data, 0, root, NULL);
-    ldns_rdf_deep_free(root);
-    buf_release(&line);
-    if (rr)
-        ldns_rr_free(rr);
+    ldns_rdf *rd;
+    ldns_status st;
+    if (rdata_quick(t, value, &rd, &st)) {
+        if (rd)
+            ldns_rdf_deep_free(rd);
+    } else {
+        ldns_rr *rr = NULL;
+        struct buf line = BUF_INIT;
+        buf_addf(&line, "x. 300 IN %s %s", type, value);
+        ldns_rdf *root = ldns_dname_new_frm_str(".");
+        st = t == 0 ? LDNS_STATUS_SYNTAX_TYPE_ERR
+                    : ldns_rr_new_frm_str(&rr, line.data, 0, root, NULL);
+        ldns_rdf_deep_free(root);
+        buf_release(&line);
+        if (rr)
+            ldns_rr_free(rr);
+    }
     if (st == LDNS_STATUS_OK && value[0])
         return 0;
     /* Route53 names the problem this way (external-dns and aws-cli reports). */
@@ -1108,16 +1344,11 @@ udp_sent(uv_udp_send_t *req, int status)
     free(s);
 }
 
+/* Sends one answer (taking ans): at once when the socket takes it, else queued by libuv
+   until the socket is writable; dropped when it cannot be sent at all, as sendto would. */
 static void
-udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *b, const struct sockaddr *addr, unsigned flags)
+udp_send_one(uv_udp_t *h, uint8_t *ans, size_t len, const struct sockaddr *addr)
 {
-    (void)flags;
-    if (n <= 0 || !addr)
-        return;
-    uint8_t *ans;
-    size_t len;
-    if (r53_dns_answer(srv.app, (const uint8_t *)b->base, (size_t)n, false, &ans, &len) < 0)
-        return;
     uv_buf_t out = uv_buf_init((char *)ans, (unsigned)len);
     int rc = uv_udp_try_send(h, &out, 1, addr);
     if (rc == UV_EAGAIN) {
@@ -1129,6 +1360,85 @@ udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *b, const struct sockaddr *addr,
         free(s);
     }
     free(ans);
+}
+
+/*
+ * Sends the answers of one receive batch with as few system calls as the kernel allows
+ * (sendmmsg on Linux); what it does not take for want of room goes through udp_send_one.
+ */
+static void
+udp_flush(uv_udp_t *h)
+{
+    struct udp_out *o = &srv.out;
+    size_t i = 0;
+#if defined(__linux__)
+    uv_os_fd_t fd;
+    if (o->n && uv_fileno((const uv_handle_t *)h, &fd) == 0) {
+        for (size_t k = 0; k < o->n; k++)
+            o->msgs[k] = (struct mmsghdr){ .msg_hdr = { .msg_name = &o->addr[k],
+                                                        .msg_namelen = o->addr_len[k],
+                                                        .msg_iov = &o->iov[k],
+                                                        .msg_iovlen = 1 } };
+        while (i < o->n) {
+            int sent = sendmmsg(fd, o->msgs + i, (unsigned)(o->n - i), MSG_DONTWAIT);
+            if (sent > 0)
+                i += (size_t)sent;
+            else if (sent < 0 && errno == EINTR)
+                continue;
+            else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
+                break;
+            else
+                i++; /* this answer cannot go (its address, say): dropped, the rest go on */
+        }
+    }
+#endif
+    for (; i < o->n; i++) {
+        uint8_t *copy = xmalloc(o->iov[i].iov_len);
+        memcpy(copy, o->data[i], o->iov[i].iov_len);
+        udp_send_one(h, copy, o->iov[i].iov_len, (const struct sockaddr *)&o->addr[i]);
+    }
+    o->n = 0;
+}
+
+static void
+udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *b, const struct sockaddr *addr, unsigned flags)
+{
+    /* nread 0 without an address ends a recvmmsg batch (UV_UDP_MMSG_FREE) or a read that
+       found nothing more; an error ends the reading too: send what was answered. */
+    if (n <= 0 || !addr) {
+        udp_flush(h);
+        return;
+    }
+    struct udp_out *o = &srv.out;
+    const uint8_t *query = (const uint8_t *)b->base;
+    size_t len = answer_from_cache(srv.app, query, (size_t)n, o->data[o->n], sizeof(o->data[0]));
+    uint8_t *ans = NULL;
+    if (len == 0) {
+        if (r53_dns_answer(srv.app, query, (size_t)n, false, &ans, &len) < 0)
+            return;
+        if (len <= sizeof(o->data[0])) {
+            memcpy(o->data[o->n], ans, len);
+            free(ans);
+            ans = NULL;
+        }
+    }
+    /* Only the datagrams of a recvmmsg batch are held: libuv calls again when it ends. */
+    if (ans || !(flags & UV_UDP_MMSG_CHUNK)) {
+        if (!ans) {
+            ans = xmalloc(len);
+            memcpy(ans, o->data[o->n], len);
+        }
+        udp_send_one(h, ans, len, addr);
+        return;
+    }
+    socklen_t alen =
+            addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    size_t i = o->n++;
+    memcpy(&o->addr[i], addr, alen);
+    o->addr_len[i] = alen;
+    o->iov[i] = (struct iovec){ .iov_base = o->data[i], .iov_len = len };
+    if (o->n == DNS_UDP_OUT_MAX)
+        udp_flush(h);
 }
 
 /* One TCP client: length-prefixed messages (RFC 1035 4.2.2). */
@@ -1330,10 +1640,12 @@ r53_dns_stop(void)
     image_free(srv.image);
     srv.image = NULL;
     cache_clear();
+    pending_clear();
     srv.app = NULL;
     if (srv.root)
         ldns_rdf_deep_free(srv.root);
     srv.root = NULL;
     free(srv.udp_buf);
     srv.udp_buf = NULL;
+    srv.out.n = 0;
 }

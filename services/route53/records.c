@@ -21,9 +21,14 @@ str_member(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* Writes one set of the zone from its canonical tree. -1 on failure (logged). */
+/*
+ * Writes one set of the zone from its canonical tree: replacing the set of the same name,
+ * type and identifier, or (create) only when there is none. 1 written, 0 (create) one was
+ * there, -1 on failure (logged).
+ */
 static int
-rrset_put(struct db *db, const char *zone_id, const char *canon_name, const cJSON *body)
+rrset_write(struct db *db, const char *zone_id, const char *canon_name, const cJSON *body,
+            bool create)
 {
     struct buf sort = BUF_INIT;
     r53_name_sort_key(canon_name, &sort);
@@ -38,10 +43,17 @@ rrset_put(struct db *db, const char *zone_id, const char *canon_name, const cJSO
         .health_check_id = str_member(body, "HealthCheckId"),
         .body = json,
     };
-    int ret = r53_store_rrset_put(db, &r);
+    int ret = create ? r53_store_rrset_create(db, &r) : r53_store_rrset_put(db, &r) < 0 ? -1 : 1;
     free(json);
     buf_release(&sort);
     return ret;
+}
+
+/* Writes one set of the zone, replacing any of the same name, type and identifier. */
+static int
+rrset_put(struct db *db, const char *zone_id, const char *canon_name, const cJSON *body)
+{
+    return rrset_write(db, zone_id, canon_name, body, false) < 0 ? -1 : 0;
 }
 
 int
@@ -327,54 +339,48 @@ change_parse(struct aws_call *call, const struct r53_zone_row *zone, const cJSON
     return bad;
 }
 
-/* The stored body of (name, type, set_id) in the zone, parsed: NULL when none. */
-struct find_ctx {
-    const char *type;   /* wanted type */
-    const char *set_id; /* wanted identifier */
-    cJSON *found;       /* the body, owned by the caller */
-};
-
 static int
 find_visit(void *arg, const struct r53_rrset_row *r)
 {
-    struct find_ctx *f = arg;
-    if (strcmp(r->type, f->type) == 0 && strcmp(r->set_id, f->set_id) == 0) {
-        f->found = cJSON_Parse(r->body);
-        return 1;
-    }
+    cJSON **found = arg;
+    *found = cJSON_Parse(r->body);
     return 0;
 }
 
-/* Applies one parsed change; a conflict adds a message. -1 on a state failure. */
+/*
+ * Applies one parsed change; a conflict adds a message. -1 on a state failure. CREATE and
+ * UPSERT are one statement each (an insert that tells whether the set was there, a replace);
+ * only DELETE reads the set first, to compare its values.
+ */
 static int
 change_apply(struct aws_call *call, const struct r53_zone_row *zone, struct change *c, cJSON *msgs)
 {
     struct db *db = call->app->db;
-    struct find_ctx f = { c->type, c->set_id, NULL };
-    if (r53_store_rrset_each_at(db, zone->id, c->name.data, find_visit, &f) < 0)
-        return -1;
-    int ret = 0;
     if (strcmp(c->action, "CREATE") == 0) {
-        if (f.found)
+        int rc = rrset_write(db, zone->id, c->name.data, c->body, true);
+        if (rc == 0)
             msg_add(msgs, "Tried to create resource record set %s but it already exists",
                     c->label.data);
-        else
-            ret = rrset_put(db, zone->id, c->name.data, c->body);
-    } else if (strcmp(c->action, "DELETE") == 0) {
-        if (!f.found)
-            msg_add(msgs, "Tried to delete resource record set %s but it was not found",
-                    c->label.data);
-        else if (!cJSON_Compare(f.found, c->body, true))
-            msg_add(msgs,
-                    "Tried to delete resource record set %s but the values provided do not "
-                    "match the current values",
-                    c->label.data);
-        else
-            ret = r53_store_rrset_delete(db, zone->id, c->name.data, c->type, c->set_id);
-    } else {
-        ret = rrset_put(db, zone->id, c->name.data, c->body);
+        return rc < 0 ? -1 : 0;
     }
-    cJSON_Delete(f.found);
+    if (strcmp(c->action, "DELETE") != 0)
+        return rrset_put(db, zone->id, c->name.data, c->body);
+    cJSON *found = NULL;
+    int rc =
+            r53_store_rrset_get(db, zone->id, c->name.data, c->type, c->set_id, find_visit, &found);
+    if (rc < 0)
+        return -1;
+    int ret = 0;
+    if (!found)
+        msg_add(msgs, "Tried to delete resource record set %s but it was not found", c->label.data);
+    else if (!cJSON_Compare(found, c->body, true))
+        msg_add(msgs,
+                "Tried to delete resource record set %s but the values provided do not "
+                "match the current values",
+                c->label.data);
+    else
+        ret = r53_store_rrset_delete(db, zone->id, c->name.data, c->type, c->set_id);
+    cJSON_Delete(found);
     return ret;
 }
 
@@ -506,6 +512,10 @@ r53_change_resource_record_sets(struct aws_call *call, const cJSON *in, cJSON *o
         for (i = 0; i < n && rc == 0; i++)
             if (i == 0 || strcmp(names[i - 1], names[i]) != 0)
                 rc = name_check(call, zone, names[i], msgs);
+        if (rc == 0 && cJSON_GetArraySize(msgs) == 0)
+            for (i = 0; i < n; i++)
+                if (i == 0 || strcmp(names[i - 1], names[i]) != 0)
+                    r53_dns_invalidate_name(zone->id, names[i]);
         free(names);
         if (rc < 0) {
             r53_err_db(err);
@@ -536,7 +546,6 @@ r53_change_resource_record_sets(struct aws_call *call, const cJSON *in, cJSON *o
     cJSON *info = cJSON_AddObjectToObject(out, "ChangeInfo");
     if (r53_change_new(call, comment, info, err) < 0)
         goto out;
-    r53_dns_invalidate();
     ret = 0;
 out:
     for (i = 0; i < n; i++)

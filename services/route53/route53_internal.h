@@ -84,8 +84,14 @@ int r53_health_report(struct app *app, const char *id, bool ok, const char *reas
 int r53_dns_start(struct app *app, int port, int *bound, char *errbuf, size_t errsz);
 /* Closes the sockets and drops the cache. Accepts a server never started. */
 void r53_dns_stop(void);
-/* The zones or records changed: the next query rebuilds the cache from the state. */
+/* The zones changed: the next query rebuilds the image of the zones from the state. */
 void r53_dns_invalidate(void);
+/*
+ * The record sets at canonical `name` of zone `zone_id` changed (the call's transaction
+ * wrote them): the next query reads that name again from the state, and only that name
+ * unless a full rebuild is due anyway. Copies its arguments.
+ */
+void r53_dns_invalidate_name(const char *zone_id, const char *name);
 /*
  * The answer to one DNS message: bytes in, bytes out. tcp selects the size limit (65535
  * instead of the UDP size the query's EDNS0 allows, else 512: larger answers are truncated

@@ -3,7 +3,8 @@
 # DNS server answering from the same state (NXDOMAIN/NODATA with the SOA, wildcards, CNAME
 # chains, TCP fallback, REFUSED outside our zones), paging 1,000 records, the waiter,
 # weighted 3:1 answers, failover when the primary's health check fails on the virtual
-# clock, and a blue-green move of an alias between two load balancers with real instances.
+# clock, a blue-green move of an alias between two load balancers with real instances, and
+# a failover alias that evaluates the health of a load balancer with no instance.
 # One fogbank for the whole file; the clock is frozen and advanced by hand.
 
 load helpers
@@ -264,4 +265,24 @@ EOF
     run awsfb route53 change-resource-record-sets --hosted-zone-id "$ZONE" --change-batch '{"Changes":[
         {"Action":"UPSERT","ResourceRecordSet":{"Name":"www3.example.com","Type":"A","AliasTarget":{"HostedZoneId":"Z35SXDOTRQ7X7K","DNSName":"nope-1.us-east-1.elb.amazonaws.com","EvaluateTargetHealth":false}}}]}'
     assert_aws_error InvalidChangeBatch ChangeResourceRecordSets
+}
+
+@test "EvaluateTargetHealth: a PRIMARY alias to a load balancer with no InService instance answers the SECONDARY" {
+    local idle
+    idle=$(awsfb elb create-load-balancer --load-balancer-name idle \
+        --listeners Protocol=HTTP,LoadBalancerPort=80,InstancePort=80 \
+        --availability-zones us-east-1a --query DNSName --output text)
+    # failover_to_idle ETH: PRIMARY an alias of idle, SECONDARY A 192.0.2.2.
+    failover_to_idle() {
+        awsfb route53 change-resource-record-sets --hosted-zone-id "$ZONE" --change-batch "{\"Changes\":[
+            {\"Action\":\"UPSERT\",\"ResourceRecordSet\":{\"Name\":\"eth.example.com\",\"Type\":\"A\",\"SetIdentifier\":\"p\",\"Failover\":\"PRIMARY\",\"AliasTarget\":{\"HostedZoneId\":\"Z35SXDOTRQ7X7K\",\"DNSName\":\"$idle\",\"EvaluateTargetHealth\":$1}}},
+            {\"Action\":\"UPSERT\",\"ResourceRecordSet\":{\"Name\":\"eth.example.com\",\"Type\":\"A\",\"SetIdentifier\":\"s\",\"Failover\":\"SECONDARY\",\"TTL\":5,\"ResourceRecords\":[{\"Value\":\"192.0.2.2\"}]}}]}" >/dev/null
+    }
+    failover_to_idle true
+    [ "$(digfb +short eth.example.com)" = 192.0.2.2 ]
+    [ "$(awsfb route53 list-resource-record-sets --hosted-zone-id "$ZONE" --start-record-name eth.example.com \
+        --max-items 1 --query 'ResourceRecordSets[0].AliasTarget.EvaluateTargetHealth')" = true ]
+    # Without EvaluateTargetHealth the primary answers whatever the balancer's state.
+    failover_to_idle false
+    [ "$(digfb +short eth.example.com)" = 127.0.0.1 ]
 }

@@ -2,7 +2,9 @@
  * The DNS server's answer function (services/route53/dns.c), bytes in and bytes out, with
  * zones written through the Route53 API in-process: authoritative answers, NXDOMAIN and
  * NODATA with the SOA, case, wildcards, CNAME chains, referrals, aliases, EDNS0 and
- * truncation, weighted and failover routing, and malformed packets (which never crash).
+ * truncation, weighted and failover routing, alias records that evaluate their target's
+ * health (load balancers run with EC2's fake backend and a fake ELB prober), the image of
+ * the zones kept up to date name by name, and malformed packets (which never crash).
  */
 #include "emulator/common.h"
 
@@ -10,12 +12,20 @@
 #include <stdarg.h>
 #include <cmocka.h>
 
+#include <ftw.h>
+#include <sys/stat.h>
+
 #include "emulator/app.h"
 #include "emulator/buf.h"
 #include "emulator/clock.h"
 #include "emulator/ids.h"
+#include "emulator/instances/sup.h"
 #include "emulator/model.h"
 #include "emulator/router.h"
+#include "services/ec2/instances.h"
+#include "services/elb/api.h"
+#include "services/elb/elb.h"
+#include "services/elb/elb_internal.h"
 #include "services/route53/route53_internal.h"
 #include "state/db.h"
 
@@ -30,6 +40,8 @@ struct fixture {
     struct app app;        /* the in-process fogbank */
     char zone[40];         /* example.com's id */
     struct http_resp resp; /* the last API answer */
+    char dir[64];          /* instance disks (the load balancer tests), or "" */
+    char ami[32];          /* a built-in image (the load balancer tests) */
 };
 
 static int
@@ -515,6 +527,494 @@ test_alias_to_a_record_of_the_same_zone(void **state)
     ldns_pkt_free(r);
 }
 
+/* ---- the image kept up to date name by name ---- */
+
+/* The answer to qname/qtype as wire bytes (id 4242), for comparing two images. */
+static uint8_t *
+ask_wire(struct fixture *f, const char *qname, ldns_rr_type qtype, size_t *len)
+{
+    ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str(qname), qtype, LDNS_RR_CLASS_IN, 0);
+    ldns_pkt_set_id(q, 4242);
+    uint8_t *wire = NULL, *out = NULL;
+    size_t wlen = 0;
+    assert_int_equal(ldns_pkt2wire(&wire, q, &wlen), LDNS_STATUS_OK);
+    ldns_pkt_free(q);
+    assert_int_equal(r53_dns_answer(&f->app, wire, wlen, false, &out, len), 0);
+    free(wire);
+    return out;
+}
+
+static const char *const probe_names[] = {
+    "www.example.com.",      "new.example.com.", "a.deeper.example.com.", "deeper.example.com.",
+    "c1.example.com.",       "mx.example.com.",  "x.wild.example.com.",   "example.com.",
+    "deep.sub.example.com.", "sub.example.com.", "nope.example.com.",
+};
+static const ldns_rr_type probe_types[] = { LDNS_RR_TYPE_A, LDNS_RR_TYPE_TXT, LDNS_RR_TYPE_MX,
+                                            LDNS_RR_TYPE_ANY };
+
+/* Every probe answer of the image as updated name by name equals that of a full rebuild. */
+static void
+assert_same_as_rebuilt(struct fixture *f)
+{
+    uint8_t *before[ARRAY_SIZE(probe_names)][ARRAY_SIZE(probe_types)];
+    size_t blen[ARRAY_SIZE(probe_names)][ARRAY_SIZE(probe_types)];
+    for (size_t i = 0; i < ARRAY_SIZE(probe_names); i++)
+        for (size_t j = 0; j < ARRAY_SIZE(probe_types); j++)
+            before[i][j] = ask_wire(f, probe_names[i], probe_types[j], &blen[i][j]);
+    r53_dns_invalidate();
+    for (size_t i = 0; i < ARRAY_SIZE(probe_names); i++)
+        for (size_t j = 0; j < ARRAY_SIZE(probe_types); j++) {
+            size_t len;
+            uint8_t *after = ask_wire(f, probe_names[i], probe_types[j], &len);
+            if (len != blen[i][j] || memcmp(after, before[i][j], len) != 0)
+                fail_msg("%s type %d differs from a full rebuild", probe_names[i],
+                         (int)probe_types[j]);
+            free(after);
+            free(before[i][j]);
+        }
+}
+
+static void
+test_changes_after_queries_refresh_the_changed_names(void **state)
+{
+    struct fixture *f = *state;
+    ldns_pkt *r = ask(f, "www.example.com.", LDNS_RR_TYPE_A, 0, false, NULL);
+    assert_rdata(r, 0, "192.0.2.10");
+    ldns_pkt_free(r);
+    r = ask(f, "deeper.example.com.", LDNS_RR_TYPE_A, 0, false, NULL);
+    assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NXDOMAIN);
+    ldns_pkt_free(r);
+    /* A changed name, and a new one below a name that did not exist. */
+    changes(f, f->zone,
+            "<Change><Action>UPSERT</Action><ResourceRecordSet><Name>www.example.com</Name>"
+            "<Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.77"
+            "</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>"
+            "<Change><Action>CREATE</Action><ResourceRecordSet><Name>a.deeper.example.com"
+            "</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>"
+            "192.0.2.78</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>");
+    r = ask(f, "www.example.com.", LDNS_RR_TYPE_A, 0, false, NULL);
+    assert_rdata(r, 0, "192.0.2.77");
+    ldns_pkt_free(r);
+    /* The chain through the changed name, cached before, follows it. */
+    r = ask(f, "c1.example.com.", LDNS_RR_TYPE_A, 0, false, NULL);
+    assert_int_equal(ldns_pkt_ancount(r), 3);
+    assert_rdata(r, 2, "192.0.2.77");
+    ldns_pkt_free(r);
+    r = ask(f, "a.deeper.example.com.", LDNS_RR_TYPE_A, 0, false, NULL);
+    assert_rdata(r, 0, "192.0.2.78");
+    ldns_pkt_free(r);
+    /* deeper.example.com is an empty non-terminal now: NODATA, not the NXDOMAIN cached. */
+    r = ask(f, "deeper.example.com.", LDNS_RR_TYPE_A, 0, false, NULL);
+    assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(r), 0);
+    ldns_pkt_free(r);
+    assert_same_as_rebuilt(f);
+    /* A type added beside another, then a set deleted so that its name goes. */
+    upsert(f, "www.example.com", "TXT", "\"hello\"");
+    r = ask(f, "www.example.com.", LDNS_RR_TYPE_TXT, 0, false, NULL);
+    assert_int_equal(ldns_pkt_ancount(r), 1);
+    ldns_pkt_free(r);
+    assert_same_as_rebuilt(f);
+    changes(f, f->zone,
+            "<Change><Action>DELETE</Action><ResourceRecordSet><Name>a.deeper.example.com"
+            "</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>"
+            "192.0.2.78</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>");
+    r = ask(f, "deeper.example.com.", LDNS_RR_TYPE_A, 0, false, NULL);
+    assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NXDOMAIN);
+    ldns_pkt_free(r);
+    r = ask(f, "a.deeper.example.com.", LDNS_RR_TYPE_A, 0, false, NULL);
+    assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NXDOMAIN);
+    ldns_pkt_free(r);
+    /* The apex: its TXT is answered, its SOA still carried by negative answers. */
+    upsert(f, "example.com", "TXT", "\"apex\"");
+    r = ask(f, "example.com.", LDNS_RR_TYPE_TXT, 0, false, NULL);
+    assert_int_equal(ldns_pkt_ancount(r), 1);
+    ldns_pkt_free(r);
+    r = ask(f, "nope.example.com.", LDNS_RR_TYPE_A, 0, false, NULL);
+    assert_true(authority_has_soa(r));
+    ldns_pkt_free(r);
+    assert_same_as_rebuilt(f);
+}
+
+static void
+test_a_failed_batch_changes_no_answer(void **state)
+{
+    struct fixture *f = *state;
+    ldns_pkt *r = ask(f, "www.example.com.", LDNS_RR_TYPE_A, 0, false, NULL);
+    assert_rdata(r, 0, "192.0.2.10");
+    ldns_pkt_free(r);
+    struct buf t = BUF_INIT;
+    buf_addf(&t, "/2013-04-01/hostedzone/%s/rrset/", f->zone);
+    assert_int_equal(
+            api(f, "POST", t.data,
+                "<ChangeResourceRecordSetsRequest xmlns=\"" NS "\"><ChangeBatch><Changes>"
+                "<Change><Action>UPSERT</Action><ResourceRecordSet><Name>www.example.com</Name>"
+                "<Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.99"
+                "</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>"
+                "<Change><Action>CREATE</Action><ResourceRecordSet><Name>mx.example.com</Name>"
+                "<Type>MX</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>10 "
+                "mail.example.com</Value></ResourceRecord></ResourceRecords>"
+                "</ResourceRecordSet></Change></Changes></ChangeBatch>"
+                "</ChangeResourceRecordSetsRequest>"),
+            400);
+    buf_release(&t);
+    r = ask(f, "www.example.com.", LDNS_RR_TYPE_A, 0, false, NULL);
+    assert_rdata(r, 0, "192.0.2.10");
+    ldns_pkt_free(r);
+}
+
+/* ---- alias records that evaluate their target's health ---- */
+
+#define AUTH_EC2                                                                                   \
+    "AWS4-HMAC-SHA256 Credential=AKID/20261128/us-east-1/ec2/aws4_request, "                       \
+    "SignedHeaders=host, Signature=00"
+#define AUTH_ELB                                                                                   \
+    "AWS4-HMAC-SHA256 Credential=AKID/20261128/us-east-1/elasticloadbalancing/aws4_request, "      \
+    "SignedHeaders=host, Signature=00"
+
+/* ELB's prober stand-in: probes wait here until the test answers them. */
+static struct elb_probe *probes[32];
+static size_t n_probes;
+
+static int
+fake_probe_start(struct elb_probe *p)
+{
+    assert_true(n_probes < ARRAY_SIZE(probes));
+    probes[n_probes++] = p;
+    p->net = p;
+    return 0;
+}
+
+static void
+fake_probe_cancel(struct elb_probe *p)
+{
+    for (size_t i = 0; i < n_probes; i++)
+        if (probes[i] == p) {
+            probes[i] = probes[--n_probes];
+            return;
+        }
+}
+
+static const struct elb_prober fake_prober = { fake_probe_start, fake_probe_cancel };
+
+/* One round of ELB health checks (5 s), every probe answered ok or not. */
+static void
+elb_round(struct fixture *f, bool ok)
+{
+    vclock_advance(f->app.clock, 5000);
+    while (n_probes)
+        elb_probe_result(probes[--n_probes], ok);
+}
+
+/* A query-protocol call (ELB or EC2) through the router; asserts 200. */
+static void FB_PRINTF(3, 4) query(struct fixture *f, bool elb, const char *fmt, ...)
+{
+    struct buf body = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vaddf(&body, fmt, ap);
+    va_end(ap);
+    buf_adds(&body, elb ? "&Version=2012-06-01" : "&Version=2016-11-15");
+    struct http_header h[2] = {
+        { "Authorization", elb ? AUTH_ELB : AUTH_EC2 },
+        { "Content-Type", "application/x-www-form-urlencoded; charset=utf-8" },
+    };
+    struct http_req req = { .method = "POST",
+                            .target = "/",
+                            .headers = h,
+                            .n_headers = 2,
+                            .body = body.data,
+                            .body_len = body.len,
+                            .peer = "127.0.0.1" };
+    http_resp_release(&f->resp);
+    http_resp_init(&f->resp);
+    router_handle(&f->app, &req, &f->resp);
+    if (f->resp.status != 200)
+        fail_msg("%s -> %d %s", body.data, f->resp.status, f->resp.body.data);
+    buf_release(&body);
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int
+elb_setup(void **state)
+{
+    zone_setup(state);
+    struct fixture *f = *state;
+    char errbuf[256];
+    f->app.cfg.port = 4566;
+    f->app.cfg.instance_limit = 16;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/fogbank-test-dns-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->app.data_dir = f->dir;
+    f->app.sup = sup_new_fake(NULL, NULL, NULL);
+    assert_int_equal(ec2_instances_start(&f->app, errbuf, sizeof(errbuf)), 0);
+    assert_int_equal(elb_service.hooks->start(&f->app, errbuf, sizeof(errbuf)), 0);
+    elb_set_prober(&fake_prober);
+    n_probes = 0;
+    query(f, false, "Action=DescribeImages&Owner.1=amazon");
+    snprintf(f->ami, sizeof(f->ami), "%s", first(f, "imageId"));
+    return 0;
+}
+
+static int
+elb_teardown(void **state)
+{
+    struct fixture *f = *state;
+    n_probes = 0;
+    elb_service.hooks->stop(&f->app);
+    elb_set_prober(NULL);
+    ec2_instances_stop(&f->app);
+    sup_free(f->app.sup);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return teardown(state);
+}
+
+/* A load balancer `name` (HTTP:80 in zone a, checks every 5 s, InService after 2); its DNS
+   name into dns. */
+static void
+lb_create(struct fixture *f, const char *name, char *dns, size_t dnssz)
+{
+    query(f, true,
+          "Action=CreateLoadBalancer&LoadBalancerName=%s&Listeners.member.1.Protocol=HTTP"
+          "&Listeners.member.1.LoadBalancerPort=80&Listeners.member.1.InstancePort=80"
+          "&AvailabilityZones.member.1=us-east-1a",
+          name);
+    snprintf(dns, dnssz, "%s", first(f, "DNSName"));
+    query(f, true,
+          "Action=ConfigureHealthCheck&LoadBalancerName=%s&HealthCheck.Target=TCP:80"
+          "&HealthCheck.Interval=5&HealthCheck.Timeout=2&HealthCheck.UnhealthyThreshold=2"
+          "&HealthCheck.HealthyThreshold=2",
+          name);
+}
+
+/* Runs an instance in us-east-1a and registers it with load balancer `name`. */
+static void
+lb_add_instance(struct fixture *f, const char *name)
+{
+    query(f, false,
+          "Action=RunInstances&ImageId=%s&MinCount=1&MaxCount=1"
+          "&Placement.AvailabilityZone=us-east-1a",
+          f->ami);
+    char id[32];
+    snprintf(id, sizeof(id), "%s", first(f, "instanceId"));
+    vclock_run_due(f->app.clock);
+    query(f, true,
+          "Action=RegisterInstancesWithLoadBalancer&LoadBalancerName=%s"
+          "&Instances.member.1.InstanceId=%s",
+          name, id);
+}
+
+/* InService instances of the balancer with that DNS name, as Route53 asks ELB. */
+static int
+in_service(struct fixture *f, const char *dns)
+{
+    struct aws_call c = { .app = &f->app,
+                          .region = "us-east-1",
+                          .account_id = "123456789012",
+                          .now_ms = vclock_now(f->app.clock) };
+    return elb_api_in_service_count_by_dns(&c, dns);
+}
+
+/* A failover pair at name: PRIMARY an alias of target (EvaluateTargetHealth eth, target zone
+   tzone), SECONDARY A 192.0.2.2. */
+static void
+failover_alias(struct fixture *f, const char *name, const char *tzone, const char *target, bool eth)
+{
+    struct buf c = BUF_INIT;
+    buf_addf(&c,
+             "<Change><Action>UPSERT</Action><ResourceRecordSet><Name>%s</Name><Type>A</Type>"
+             "<SetIdentifier>p</SetIdentifier><Failover>PRIMARY</Failover><AliasTarget>"
+             "<HostedZoneId>%s</HostedZoneId><DNSName>%s</DNSName><EvaluateTargetHealth>%s"
+             "</EvaluateTargetHealth></AliasTarget></ResourceRecordSet></Change>"
+             "<Change><Action>UPSERT</Action><ResourceRecordSet><Name>%s</Name><Type>A</Type>"
+             "<SetIdentifier>s</SetIdentifier><Failover>SECONDARY</Failover><TTL>5</TTL>"
+             "<ResourceRecords><ResourceRecord><Value>192.0.2.2</Value></ResourceRecord>"
+             "</ResourceRecords></ResourceRecordSet></Change>",
+             name, tzone, target, eth ? "true" : "false", name);
+    changes(f, f->zone, c.data);
+    buf_release(&c);
+}
+
+/* The one A answer to qname, as text into out. */
+static const char *
+answer_of(struct fixture *f, const char *qname)
+{
+    static char out[64];
+    ldns_pkt *r = ask(f, qname, LDNS_RR_TYPE_A, 0, false, NULL);
+    assert_int_equal(ldns_pkt_ancount(r), 1);
+    char *v = rdata(r, 0);
+    snprintf(out, sizeof(out), "%s", v);
+    free(v);
+    ldns_pkt_free(r);
+    return out;
+}
+
+static void
+test_failover_alias_to_a_load_balancer_follows_its_instances(void **state)
+{
+    struct fixture *f = *state;
+    char dns[160];
+    lb_create(f, "blue", dns, sizeof(dns));
+    assert_int_equal(in_service(f, dns), 0);
+    assert_int_equal(in_service(f, "nope-1.us-east-1.elb.amazonaws.com"), -1);
+    failover_alias(f, "fo.example.com", "Z35SXDOTRQ7X7K", dns, true);
+    failover_alias(f, "plain.example.com", "Z35SXDOTRQ7X7K", dns, false);
+    /* No instance at all: the primary is unhealthy, the secondary answers; without
+       EvaluateTargetHealth the primary answers whatever the balancer's state. */
+    assert_string_equal(answer_of(f, "fo.example.com."), "192.0.2.2");
+    assert_string_equal(answer_of(f, "plain.example.com."), "127.0.0.1");
+    /* Registered but not yet InService: still the secondary. */
+    lb_add_instance(f, "blue");
+    elb_round(f, true);
+    assert_int_equal(in_service(f, dns), 0);
+    assert_string_equal(answer_of(f, "fo.example.com."), "192.0.2.2");
+    elb_round(f, true);
+    assert_int_equal(in_service(f, dns), 1);
+    assert_string_equal(answer_of(f, "fo.example.com."), "127.0.0.1");
+    /* The instance fails its checks: back to the secondary, with no change to the zone. */
+    elb_round(f, false);
+    elb_round(f, false);
+    assert_int_equal(in_service(f, dns), 0);
+    assert_string_equal(answer_of(f, "fo.example.com."), "192.0.2.2");
+    elb_round(f, true);
+    elb_round(f, true);
+    assert_string_equal(answer_of(f, "fo.example.com."), "127.0.0.1");
+    /* A balancer that is gone is unhealthy too. */
+    query(f, true, "Action=DeleteLoadBalancer&LoadBalancerName=blue");
+    assert_string_equal(answer_of(f, "fo.example.com."), "192.0.2.2");
+}
+
+static void
+test_weighted_aliases_skip_an_unhealthy_load_balancer(void **state)
+{
+    struct fixture *f = *state;
+    char dns[160];
+    lb_create(f, "idle", dns, sizeof(dns));
+    struct buf c = BUF_INIT;
+    buf_addf(&c,
+             "<Change><Action>CREATE</Action><ResourceRecordSet><Name>w.example.com</Name>"
+             "<Type>A</Type><SetIdentifier>lb</SetIdentifier><Weight>3</Weight><AliasTarget>"
+             "<HostedZoneId>Z35SXDOTRQ7X7K</HostedZoneId><DNSName>%s</DNSName>"
+             "<EvaluateTargetHealth>true</EvaluateTargetHealth></AliasTarget>"
+             "</ResourceRecordSet></Change>",
+             dns);
+    buf_addf(&c, WEIGHTED, "ip", 1, "192.0.2.5");
+    changes(f, f->zone, c.data);
+    buf_release(&c);
+    for (int i = 0; i < 200; i++)
+        assert_string_equal(answer_of(f, "w.example.com."), "192.0.2.5");
+    /* Every member unhealthy: answered as if all were healthy (R53DG
+       health-checks-how-route-53-chooses-records). */
+    assert_int_equal(api(f, "POST", "/2013-04-01/healthcheck",
+                         "<CreateHealthCheckRequest xmlns=\"" NS "\"><CallerReference>w"
+                         "</CallerReference><HealthCheckConfig><IPAddress>127.0.0.1</IPAddress>"
+                         "<Port>9</Port><Type>TCP</Type><FailureThreshold>1</FailureThreshold>"
+                         "</HealthCheckConfig></CreateHealthCheckRequest>"),
+                     201);
+    char hid[40];
+    snprintf(hid, sizeof(hid), "%s", first(f, "Id"));
+    c = (struct buf)BUF_INIT;
+    buf_addf(&c,
+             "<Change><Action>UPSERT</Action><ResourceRecordSet><Name>w.example.com</Name>"
+             "<Type>A</Type><SetIdentifier>ip</SetIdentifier><Weight>1</Weight><TTL>5</TTL>"
+             "<ResourceRecords><ResourceRecord><Value>192.0.2.5</Value></ResourceRecord>"
+             "</ResourceRecords><HealthCheckId>%s</HealthCheckId></ResourceRecordSet></Change>",
+             hid);
+    changes(f, f->zone, c.data);
+    buf_release(&c);
+    r53_health_report(&f->app, hid, false, "Failure: Connection refused");
+    int lb = 0, ip = 0;
+    for (int i = 0; i < 400; i++) {
+        const char *v = answer_of(f, "w.example.com.");
+        lb += strcmp(v, "127.0.0.1") == 0;
+        ip += strcmp(v, "192.0.2.5") == 0;
+    }
+    assert_int_equal(lb + ip, 400);
+    assert_true(lb > 240 && lb < 360);
+    /* The balancer gets an InService instance: it alone is healthy now. */
+    lb_add_instance(f, "idle");
+    elb_round(f, true);
+    elb_round(f, true);
+    for (int i = 0; i < 200; i++)
+        assert_string_equal(answer_of(f, "w.example.com."), "127.0.0.1");
+}
+
+static void
+test_alias_in_the_zone_inherits_the_health_of_its_target(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(api(f, "POST", "/2013-04-01/healthcheck",
+                         "<CreateHealthCheckRequest xmlns=\"" NS "\"><CallerReference>t"
+                         "</CallerReference><HealthCheckConfig><IPAddress>127.0.0.1</IPAddress>"
+                         "<Port>9</Port><Type>TCP</Type><FailureThreshold>1</FailureThreshold>"
+                         "</HealthCheckConfig></CreateHealthCheckRequest>"),
+                     201);
+    char hid[40];
+    snprintf(hid, sizeof(hid), "%s", first(f, "Id"));
+    struct buf c = BUF_INIT;
+    buf_addf(&c,
+             "<Change><Action>CREATE</Action><ResourceRecordSet><Name>target.example.com</Name>"
+             "<Type>A</Type><TTL>5</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.9"
+             "</Value></ResourceRecord></ResourceRecords><HealthCheckId>%s</HealthCheckId>"
+             "</ResourceRecordSet></Change>",
+             hid);
+    changes(f, f->zone, c.data);
+    buf_release(&c);
+    failover_alias(f, "fo.example.com", f->zone, "target.example.com", true);
+    failover_alias(f, "none.example.com", f->zone, "missing.example.com", true);
+    assert_string_equal(answer_of(f, "fo.example.com."), "192.0.2.9");
+    /* An alias to nothing answers nothing: unhealthy. */
+    assert_string_equal(answer_of(f, "none.example.com."), "192.0.2.2");
+    r53_health_report(&f->app, hid, false, "Failure: Connection refused");
+    assert_string_equal(answer_of(f, "fo.example.com."), "192.0.2.2");
+    r53_health_report(&f->app, hid, true, "Success");
+    assert_string_equal(answer_of(f, "fo.example.com."), "192.0.2.9");
+}
+
+static void
+test_failover_answers_the_primary_when_both_are_unhealthy(void **state)
+{
+    struct fixture *f = *state;
+    char hid[2][40];
+    for (int i = 0; i < 2; i++) {
+        struct buf b = BUF_INIT;
+        buf_addf(&b,
+                 "<CreateHealthCheckRequest xmlns=\"" NS "\"><CallerReference>both%d"
+                 "</CallerReference><HealthCheckConfig><IPAddress>127.0.0.1</IPAddress>"
+                 "<Port>9</Port><Type>TCP</Type><FailureThreshold>1</FailureThreshold>"
+                 "</HealthCheckConfig></CreateHealthCheckRequest>",
+                 i);
+        assert_int_equal(api(f, "POST", "/2013-04-01/healthcheck", b.data), 201);
+        snprintf(hid[i], sizeof(hid[i]), "%s", first(f, "Id"));
+        buf_release(&b);
+    }
+    struct buf c = BUF_INIT;
+    for (int i = 0; i < 2; i++)
+        buf_addf(&c,
+                 "<Change><Action>CREATE</Action><ResourceRecordSet><Name>both.example.com"
+                 "</Name><Type>A</Type><SetIdentifier>%s</SetIdentifier><Failover>%s"
+                 "</Failover><TTL>5</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.%d"
+                 "</Value></ResourceRecord></ResourceRecords><HealthCheckId>%s</HealthCheckId>"
+                 "</ResourceRecordSet></Change>",
+                 i ? "s" : "p", i ? "SECONDARY" : "PRIMARY", i + 1, hid[i]);
+    changes(f, f->zone, c.data);
+    buf_release(&c);
+    assert_string_equal(answer_of(f, "both.example.com."), "192.0.2.1");
+    r53_health_report(&f->app, hid[0], false, "Failure: Connection refused");
+    assert_string_equal(answer_of(f, "both.example.com."), "192.0.2.2");
+    /* The secondary fails too: the primary again (the API's ResourceRecordSet.Failover). */
+    r53_health_report(&f->app, hid[1], false, "Failure: Connection refused");
+    assert_string_equal(answer_of(f, "both.example.com."), "192.0.2.1");
+}
+
 /* ---- bad packets ---- */
 
 static void
@@ -614,6 +1114,15 @@ main(void)
         T(test_weighted_answers_follow_the_weights),
         T(test_failover_switches_when_the_primary_check_fails),
         T(test_alias_to_a_record_of_the_same_zone),
+        T(test_changes_after_queries_refresh_the_changed_names),
+        T(test_a_failed_batch_changes_no_answer),
+        cmocka_unit_test_setup_teardown(
+                test_failover_alias_to_a_load_balancer_follows_its_instances, elb_setup,
+                elb_teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_aliases_skip_an_unhealthy_load_balancer,
+                                        elb_setup, elb_teardown),
+        T(test_alias_in_the_zone_inherits_the_health_of_its_target),
+        T(test_failover_answers_the_primary_when_both_are_unhealthy),
         T(test_malformed_packets_are_dropped_or_formerr),
         T(test_random_bytes_never_crash),
     };
