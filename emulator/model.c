@@ -33,6 +33,8 @@ struct members_index {
     size_t n;                      /* members */
     struct model_member *by_index; /* declaration order */
     struct model_member **by_name; /* sorted by name, pointing into by_index */
+    void *aux;                /* what a protocol layer keeps for the shape (model_members_aux) */
+    void (*aux_free)(void *); /* frees aux with the model */
 };
 
 struct members_slot {
@@ -167,6 +169,8 @@ model_free(struct model *m)
     for (size_t i = 0; i < m->mcache_cap; i++) {
         struct members_index *ix = m->mcache[i].index;
         if (ix) {
+            if (ix->aux && ix->aux_free)
+                ix->aux_free(ix->aux);
             free(ix->by_index);
             free(ix->by_name);
             free(ix);
@@ -351,6 +355,16 @@ model_members(const struct model *m, const cJSON *shape, size_t *n)
     const struct members_index *ix = members_of(m, shape);
     *n = ix ? ix->n : 0;
     return ix && ix->n ? ix->by_index : NULL;
+}
+
+void **
+model_members_aux(const struct model *m, const cJSON *shape, void (*aux_free)(void *))
+{
+    struct members_index *ix = (struct members_index *)members_of(m, shape);
+    if (!ix)
+        return NULL;
+    ix->aux_free = aux_free;
+    return &ix->aux;
 }
 
 const struct model_member *

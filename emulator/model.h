@@ -90,6 +90,12 @@ struct model_member {
  * the count; NULL when the shape has no members.
  */
 const struct model_member *model_members(const struct model *m, const cJSON *shape, size_t *n);
+/*
+ * A slot a protocol layer may fill with what it derives from structure `shape` (a decoding
+ * table, say), kept with the model's member index and freed by aux_free with the model: the
+ * slot (NULL until filled), or NULL when there is no shape. One user per shape.
+ */
+void **model_members_aux(const struct model *m, const cJSON *shape, void (*aux_free)(void *));
 /* The member `name` of structure `shape` (binary search in the cached index), or NULL. */
 const struct model_member *model_member(const struct model *m, const cJSON *shape,
                                         const char *name);

@@ -926,20 +926,35 @@ struct rx_member {
     bool flat;             /* flattened list or map: repeated elements, no wrapper */
 };
 
-/* Fills tab (n entries) with the body members of `members`; returns how many. */
-static size_t
-member_table(struct rx_ctx *c, const cJSON *members, struct rx_member *tab, size_t n)
+/* The body members of one structure shape, resolved once and kept with the model. */
+struct rx_table {
+    size_t n;               /* entries of tab */
+    bool has_attributes;    /* some member is an xmlAttribute */
+    struct rx_member tab[]; /* the members that are child elements */
+};
+
+/* The decoding table of structure `shape` (built on first use, kept with the model). */
+static const struct rx_table *
+member_table(struct rx_ctx *c, const cJSON *shape)
 {
+    static const struct rx_table none;
+    void **slot = model_members_aux(c->m, shape, free);
+    if (!slot)
+        return &none; /* no shape: no members */
+    if (*slot)
+        return *slot;
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
+    size_t cap = (size_t)cJSON_GetArraySize(members);
+    struct rx_table *t = xcalloc(1, sizeof(*t) + (cap ? cap : 1) * sizeof(t->tab[0]));
     const cJSON *ref;
-    size_t k = 0;
     cJSON_ArrayForEach(ref, members)
     {
-        if (k == n)
-            break;
-        if (model_str(ref, "location") ||
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ref, "xmlAttribute")))
+            t->has_attributes = true;
+        if (t->n == cap || model_str(ref, "location") ||
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ref, "xmlAttribute")))
             continue;
-        struct rx_member *e = &tab[k++];
+        struct rx_member *e = &t->tab[t->n++];
         e->ref = ref;
         e->shape = model_ref_shape(c->m, ref);
         e->name = member_xml_name(ref, e->shape);
@@ -948,7 +963,8 @@ member_table(struct rx_ctx *c, const cJSON *members, struct rx_member *tab, size
         e->item_name = e->flat && strcmp(e->type, "list") == 0 ? flat_item_name(c->m, ref, e->shape)
                                                                : NULL;
     }
-    return k;
+    *slot = t;
+    return t;
 }
 
 /* The member child element `node` stands for (botocore accepts either name of a flat list). */
@@ -999,30 +1015,26 @@ xml_member(struct rx_ctx *c, const struct rx_member *e, const xmlNode *ch, cJSON
 static int
 xml_members(struct rx_ctx *c, const cJSON *shape, const xmlNode *node, cJSON *obj)
 {
-    const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
-    const cJSON *ref;
-    struct rx_member stack_tab[32];
-    size_t cap = (size_t)cJSON_GetArraySize(members);
-    struct rx_member *tab = cap <= ARRAY_SIZE(stack_tab) ? stack_tab : xmalloc(cap * sizeof(*tab));
-    size_t n = member_table(c, members, tab, cap);
+    const struct rx_table *t = member_table(c, shape);
     int rc = 0;
 
-    cJSON_ArrayForEach(ref, members)
-    {
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ref, "xmlAttribute")) &&
-            xml_attribute(c, ref, model_ref_shape(c->m, ref), node, obj) < 0) {
-            rc = -1;
-            goto out;
+    if (t->has_attributes) {
+        const cJSON *ref;
+        cJSON_ArrayForEach(ref, cJSON_GetObjectItemCaseSensitive(shape, "members"))
+        {
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ref, "xmlAttribute")) &&
+                xml_attribute(c, ref, model_ref_shape(c->m, ref), node, obj) < 0) {
+                rc = -1;
+                break;
+            }
         }
     }
     for (const xmlNode *ch = node->children; ch && rc == 0; ch = ch->next) {
-        const struct rx_member *e = ch->type == XML_ELEMENT_NODE ? member_for(tab, n, ch) : NULL;
+        const struct rx_member *e =
+                ch->type == XML_ELEMENT_NODE ? member_for(t->tab, t->n, ch) : NULL;
         if (e)
             rc = xml_member(c, e, ch, obj);
     }
-out:
-    if (tab != stack_tab)
-        free(tab);
     return rc;
 }
 

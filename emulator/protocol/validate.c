@@ -166,21 +166,21 @@ in_string_array(const cJSON *arr, const char *s)
 static void
 check_structure(struct vctx *c, const cJSON *shape, const cJSON *node)
 {
-    const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
     const cJSON *required = cJSON_GetObjectItemCaseSensitive(shape, "required");
-    const cJSON *ref;
+    size_t n;
+    const struct model_member *members = model_members(c->m, shape, &n);
     /* Shape order, so the messages list violations in the order the model declares them. */
-    cJSON_ArrayForEach(ref, members)
-    {
-        const cJSON *val = cJSON_GetObjectItemCaseSensitive(node, ref->string);
+    for (size_t i = 0; i < n; i++) {
+        const struct model_member *mm = &members[i];
+        const cJSON *val = cJSON_GetObjectItemCaseSensitive(node, mm->name);
         bool missing = !val || cJSON_IsNull(val);
-        if (missing && !in_string_array(required, ref->string))
+        if (missing && !in_string_array(required, mm->name))
             continue;
-        size_t old = path_push(c, ref->string);
+        size_t old = path_push(c, mm->name);
         if (missing)
-            add_violation(c, VIOLATION_MISSING, model_ref_shape(c->m, ref), NULL, ref->string);
+            add_violation(c, VIOLATION_MISSING, mm->shape, NULL, mm->name);
         else
-            check_value(c, model_ref_shape(c->m, ref), val, ref->string);
+            check_value(c, mm->shape, val, mm->name);
         path_pop(c, old);
     }
 }
