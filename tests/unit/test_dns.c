@@ -461,18 +461,29 @@ test_weighted_answers_follow_the_weights(void **state)
     assert_true(blue > 2800 && blue < 3200);
 }
 
+/* Creates a TCP health check of 127.0.0.1:9 (nothing listens there) failing after
+   `threshold` failed probes; its id into hid. */
+static void
+tcp_check(struct fixture *f, const char *ref, int threshold, char hid[40])
+{
+    struct buf b = BUF_INIT;
+    buf_addf(&b,
+             "<CreateHealthCheckRequest xmlns=\"" NS "\"><CallerReference>%s</CallerReference>"
+             "<HealthCheckConfig><IPAddress>127.0.0.1</IPAddress><Port>9</Port><Type>TCP</Type>"
+             "<FailureThreshold>%d</FailureThreshold></HealthCheckConfig>"
+             "</CreateHealthCheckRequest>",
+             ref, threshold);
+    assert_int_equal(api(f, "POST", "/2013-04-01/healthcheck", b.data), 201);
+    snprintf(hid, 40, "%s", first(f, "Id"));
+    buf_release(&b);
+}
+
 static void
 test_failover_switches_when_the_primary_check_fails(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(api(f, "POST", "/2013-04-01/healthcheck",
-                         "<CreateHealthCheckRequest xmlns=\"" NS "\"><CallerReference>hc"
-                         "</CallerReference><HealthCheckConfig><IPAddress>127.0.0.1</IPAddress>"
-                         "<Port>9</Port><Type>TCP</Type><FailureThreshold>2</FailureThreshold>"
-                         "</HealthCheckConfig></CreateHealthCheckRequest>"),
-                     201);
     char hid[40];
-    snprintf(hid, sizeof(hid), "%s", first(f, "Id"));
+    tcp_check(f, "hc", 2, hid);
     struct buf c = BUF_INIT;
     buf_addf(&c,
              "<Change><Action>CREATE</Action><ResourceRecordSet><Name>fo.example.com</Name>"
@@ -913,14 +924,8 @@ test_weighted_aliases_skip_an_unhealthy_load_balancer(void **state)
         assert_string_equal(answer_of(f, "w.example.com."), "192.0.2.5");
     /* Every member unhealthy: answered as if all were healthy (R53DG
        health-checks-how-route-53-chooses-records). */
-    assert_int_equal(api(f, "POST", "/2013-04-01/healthcheck",
-                         "<CreateHealthCheckRequest xmlns=\"" NS "\"><CallerReference>w"
-                         "</CallerReference><HealthCheckConfig><IPAddress>127.0.0.1</IPAddress>"
-                         "<Port>9</Port><Type>TCP</Type><FailureThreshold>1</FailureThreshold>"
-                         "</HealthCheckConfig></CreateHealthCheckRequest>"),
-                     201);
     char hid[40];
-    snprintf(hid, sizeof(hid), "%s", first(f, "Id"));
+    tcp_check(f, "w", 1, hid);
     c = (struct buf)BUF_INIT;
     buf_addf(&c,
              "<Change><Action>UPSERT</Action><ResourceRecordSet><Name>w.example.com</Name>"
@@ -951,14 +956,8 @@ static void
 test_alias_in_the_zone_inherits_the_health_of_its_target(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(api(f, "POST", "/2013-04-01/healthcheck",
-                         "<CreateHealthCheckRequest xmlns=\"" NS "\"><CallerReference>t"
-                         "</CallerReference><HealthCheckConfig><IPAddress>127.0.0.1</IPAddress>"
-                         "<Port>9</Port><Type>TCP</Type><FailureThreshold>1</FailureThreshold>"
-                         "</HealthCheckConfig></CreateHealthCheckRequest>"),
-                     201);
     char hid[40];
-    snprintf(hid, sizeof(hid), "%s", first(f, "Id"));
+    tcp_check(f, "t", 1, hid);
     struct buf c = BUF_INIT;
     buf_addf(&c,
              "<Change><Action>CREATE</Action><ResourceRecordSet><Name>target.example.com</Name>"
@@ -984,18 +983,8 @@ test_failover_answers_the_primary_when_both_are_unhealthy(void **state)
 {
     struct fixture *f = *state;
     char hid[2][40];
-    for (int i = 0; i < 2; i++) {
-        struct buf b = BUF_INIT;
-        buf_addf(&b,
-                 "<CreateHealthCheckRequest xmlns=\"" NS "\"><CallerReference>both%d"
-                 "</CallerReference><HealthCheckConfig><IPAddress>127.0.0.1</IPAddress>"
-                 "<Port>9</Port><Type>TCP</Type><FailureThreshold>1</FailureThreshold>"
-                 "</HealthCheckConfig></CreateHealthCheckRequest>",
-                 i);
-        assert_int_equal(api(f, "POST", "/2013-04-01/healthcheck", b.data), 201);
-        snprintf(hid[i], sizeof(hid[i]), "%s", first(f, "Id"));
-        buf_release(&b);
-    }
+    tcp_check(f, "both0", 1, hid[0]);
+    tcp_check(f, "both1", 1, hid[1]);
     struct buf c = BUF_INIT;
     for (int i = 0; i < 2; i++)
         buf_addf(&c,
