@@ -25,6 +25,7 @@
 #define DNS_UDP_PLAIN      512   /* the limit without EDNS0 (RFC 1035 4.2.1) */
 #define DNS_CHAIN_MAX      8     /* CNAME and alias hops followed within our zones */
 #define DNS_TCP_CONNS_MAX  256   /* open TCP connections; more are closed at once */
+#define DNS_TCP_IDLE_MS    10000 /* a TCP connection idle this long (real ms) is closed */
 #define DNS_MULTI_MAX      8     /* records of a multivalue answer (Route53 answers up to 8) */
 #define DNS_ELB_TTL        60    /* TTL of an answer for a load balancer (ELB's own TTL) */
 #define DNS_CACHE_BUCKETS  16384 /* buckets of the answer cache (a power of two) */
@@ -122,6 +123,8 @@ static struct {
     bool open;               /* the sockets are open */
     int n_conns;             /* open TCP connections */
     struct tcp_conn *conns;  /* the open TCP connections */
+    uv_timer_t *tcp_sweep;   /* closes idle TCP connections (heap: freed when closed) */
+    uint64_t tcp_idle_ms;    /* how long a TCP connection may stay idle (0: the default) */
     uint8_t *udp_buf;        /* DNS_UDP_BATCH datagrams being read (recvmmsg) */
     struct cached **cache;   /* DNS_CACHE_BUCKETS buckets, or NULL when empty */
     size_t cache_n;          /* answers cached */
@@ -1445,6 +1448,7 @@ udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *b, const struct sockaddr *addr,
 struct tcp_conn {
     uv_tcp_t tcp;          /* the connection */
     struct buf in;         /* bytes read, not yet answered */
+    uint64_t last_ms;      /* real monotonic ms of its last read */
     struct tcp_conn *next; /* the next open connection */
 };
 
@@ -1501,6 +1505,7 @@ tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         conn_close(c);
         return;
     }
+    c->last_ms = vclock_mono_ns() / 1000000;
     buf_add(&c->in, b->base, (size_t)n);
     size_t off = 0;
     while (c->in.len - off >= 2) {
@@ -1535,6 +1540,29 @@ tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     }
 }
 
+/*
+ * Closes the TCP connections idle for the idle time (RFC 7766 6.2.3: servers close idle
+ * connections, so clients that vanish do not hold the DNS_TCP_CONNS_MAX slots), in real
+ * time: it is the network's behaviour, not the simulated cloud's.
+ */
+static void
+tcp_sweep_fire(uv_timer_t *t)
+{
+    uint64_t now = vclock_mono_ns() / 1000000,
+             idle = srv.tcp_idle_ms ? srv.tcp_idle_ms : DNS_TCP_IDLE_MS;
+    for (struct tcp_conn *c = srv.conns; c; c = c->next)
+        if (now - c->last_ms >= idle)
+            conn_close(c); /* unlinked by its close callback: the walk goes on */
+    if (!srv.conns)
+        uv_timer_stop(t);
+}
+
+void
+r53_dns_set_tcp_idle_ms(uint64_t ms)
+{
+    srv.tcp_idle_ms = ms;
+}
+
 static void
 tcp_accept(uv_stream_t *server, int status)
 {
@@ -1550,6 +1578,15 @@ tcp_accept(uv_stream_t *server, int status)
     if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || srv.n_conns > DNS_TCP_CONNS_MAX) {
         conn_close(c);
         return;
+    }
+    c->last_ms = vclock_mono_ns() / 1000000;
+    if (!srv.tcp_sweep) {
+        srv.tcp_sweep = xmalloc(sizeof(*srv.tcp_sweep));
+        uv_timer_init(server->loop, srv.tcp_sweep);
+    }
+    if (!uv_is_active((uv_handle_t *)srv.tcp_sweep)) {
+        uint64_t every = (srv.tcp_idle_ms ? srv.tcp_idle_ms : DNS_TCP_IDLE_MS) / 4 + 1;
+        uv_timer_start(srv.tcp_sweep, tcp_sweep_fire, every, every);
     }
     uv_read_start((uv_stream_t *)&c->tcp, tcp_alloc, tcp_read);
 }
@@ -1635,6 +1672,9 @@ r53_dns_stop(void)
         srv.tcp = NULL;
         for (struct tcp_conn *c = srv.conns; c; c = c->next)
             conn_close(c);
+        if (srv.tcp_sweep)
+            uv_close((uv_handle_t *)srv.tcp_sweep, handle_closed);
+        srv.tcp_sweep = NULL;
         srv.open = false;
     }
     image_free(srv.image);

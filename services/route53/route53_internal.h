@@ -84,6 +84,9 @@ int r53_health_report(struct app *app, const char *id, bool ok, const char *reas
 int r53_dns_start(struct app *app, int port, int *bound, char *errbuf, size_t errsz);
 /* Closes the sockets and drops the cache. Accepts a server never started. */
 void r53_dns_stop(void);
+/* How long a DNS TCP connection may stay idle before it is closed, in real ms (0: the
+   default, 10 s); for tests. */
+void r53_dns_set_tcp_idle_ms(uint64_t ms);
 /* The zones changed: the next query rebuilds the image of the zones from the state. */
 void r53_dns_invalidate(void);
 /*

@@ -14,6 +14,11 @@
 
 #include <ftw.h>
 #include <sys/stat.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
 
 #include "emulator/app.h"
 #include "emulator/buf.h"
@@ -1085,6 +1090,71 @@ test_random_bytes_never_crash(void **state)
     }
 }
 
+/* Runs the loop until the client socket fd is closed by the server or `ms` real ms pass;
+   whether it was closed. */
+static bool
+closed_within(uv_loop_t *loop, int fd, int ms)
+{
+    for (int i = 0; i < ms; i++) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        char b[512];
+        ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return true;
+        usleep(1000);
+    }
+    return false;
+}
+
+static void
+test_an_idle_tcp_connection_is_closed(void **state)
+{
+    struct fixture *f = *state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    f->app.loop = &loop;
+    char errbuf[256];
+    int port = 0;
+    assert_int_equal(r53_dns_start(&f->app, 0, &port, errbuf, sizeof(errbuf)), 0);
+    r53_dns_set_tcp_idle_ms(200);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    /* A query is answered and the connection stays open while in use. */
+    ldns_pkt *q = NULL;
+    assert_int_equal(ldns_pkt_query_new_frm_str(&q, "www.example.com.", LDNS_RR_TYPE_A,
+                                                LDNS_RR_CLASS_IN, LDNS_RD),
+                     LDNS_STATUS_OK);
+    uint8_t *wire = NULL;
+    size_t len = 0;
+    assert_int_equal(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
+    uint8_t msg[514] = { (uint8_t)(len >> 8), (uint8_t)len };
+    memcpy(msg + 2, wire, len);
+    assert_int_equal(send(fd, msg, len + 2, 0), (ssize_t)(len + 2));
+    ssize_t got = -1;
+    uint8_t in[1024];
+    for (int i = 0; i < 2000 && got <= 0; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        got = recv(fd, in, sizeof(in), MSG_DONTWAIT);
+        if (got <= 0)
+            usleep(1000);
+    }
+    assert_true(got > 2);
+    assert_false(closed_within(&loop, fd, 20));
+    /* Idle past the limit (real time): the server closes it. */
+    assert_true(closed_within(&loop, fd, 5000));
+    close(fd);
+    free(wire);
+    ldns_pkt_free(q);
+    r53_dns_set_tcp_idle_ms(0);
+    r53_dns_stop();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    f->app.loop = NULL;
+}
+
 int
 main(void)
 {
@@ -1114,6 +1184,7 @@ main(void)
         T(test_failover_answers_the_primary_when_both_are_unhealthy),
         T(test_malformed_packets_are_dropped_or_formerr),
         T(test_random_bytes_never_crash),
+        T(test_an_idle_tcp_connection_is_closed),
     };
 #undef T
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
