@@ -92,8 +92,9 @@ asg_store_put_lc(struct db *db, const struct asg_lc_rec *r)
 #define LC_COLUMNS "region, name, arn, created_ms, data"
 
 static void
-row_to_lc(sqlite3_stmt *st, struct asg_lc_rec *r)
+row_to_lc(sqlite3_stmt *st, void *out)
 {
+    struct asg_lc_rec *r = out;
     asg_lc_rec_release(r);
     db_col_text(st, 0, r->region, sizeof(r->region));
     db_col_text(st, 1, r->name, sizeof(r->name));
@@ -112,13 +113,7 @@ asg_store_get_lc(struct db *db, const char *region, const char *name, struct asg
         return -1;
     bind_text(st, 1, region);
     bind_text(st, 2, name);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        row_to_lc(st, r);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : db_error(db, "get launch configuration");
+    return db_get_one(db, st, row_to_lc, r, "get launch configuration");
 }
 
 int
@@ -195,8 +190,9 @@ asg_group_rec_release(struct asg_group_rec *r)
 }
 
 static void
-row_to_group(sqlite3_stmt *st, struct asg_group_rec *r)
+row_to_group(sqlite3_stmt *st, void *out)
 {
+    struct asg_group_rec *r = out;
     asg_group_rec_release(r);
     db_col_text(st, 0, r->region, sizeof(r->region));
     db_col_text(st, 1, r->name, sizeof(r->name));
@@ -271,13 +267,7 @@ asg_store_get_group(struct db *db, const char *region, const char *name, struct 
         return -1;
     bind_text(st, 1, region);
     bind_text(st, 2, name);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        row_to_group(st, r);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : db_error(db, "get group");
+    return db_get_one(db, st, row_to_group, r, "get group");
 }
 
 int
@@ -389,8 +379,9 @@ asg_inst_rec_equal(const struct asg_inst_rec *a, const struct asg_inst_rec *b)
 }
 
 static void
-row_to_inst(sqlite3_stmt *st, struct asg_inst_rec *r)
+row_to_inst(sqlite3_stmt *st, void *out)
 {
+    struct asg_inst_rec *r = out;
     asg_inst_rec_release(r);
     db_col_text(st, 0, r->id, sizeof(r->id));
     db_col_text(st, 1, r->region, sizeof(r->region));
@@ -452,13 +443,7 @@ asg_store_get_inst(struct db *db, const char *id, struct asg_inst_rec *r)
     if (!st)
         return -1;
     bind_text(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        row_to_inst(st, r);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : db_error(db, "get group instance");
+    return db_get_one(db, st, row_to_inst, r, "get group instance");
 }
 
 int
@@ -509,8 +494,9 @@ asg_store_delete_inst(struct db *db, const char *id)
     "metadata"
 
 static void
-row_to_hook(sqlite3_stmt *st, struct asg_hook_rec *r)
+row_to_hook(sqlite3_stmt *st, void *out)
 {
+    struct asg_hook_rec *r = out;
     db_col_text(st, 0, r->region, sizeof(r->region));
     db_col_text(st, 1, r->group, sizeof(r->group));
     db_col_text(st, 2, r->name, sizeof(r->name));
@@ -556,13 +542,7 @@ asg_store_get_hook(struct db *db, const char *region, const char *group, const c
     bind_text(st, 1, region);
     bind_text(st, 2, group);
     bind_text(st, 3, name);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        row_to_hook(st, r);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : db_error(db, "get lifecycle hook");
+    return db_get_one(db, st, row_to_hook, r, "get lifecycle hook");
 }
 
 int
@@ -607,8 +587,9 @@ asg_store_delete_hook(struct db *db, const char *region, const char *group, cons
     "status_message, progress, details"
 
 static void
-row_to_activity(sqlite3_stmt *st, struct asg_activity_rec *r)
+row_to_activity(sqlite3_stmt *st, void *out)
 {
+    struct asg_activity_rec *r = out;
     db_col_text(st, 0, r->id, sizeof(r->id));
     db_col_text(st, 1, r->region, sizeof(r->region));
     db_col_text(st, 2, r->group, sizeof(r->group));
@@ -657,13 +638,7 @@ asg_store_get_activity(struct db *db, const char *id, struct asg_activity_rec *r
     if (!st)
         return -1;
     bind_text(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        row_to_activity(st, r);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : db_error(db, "get activity");
+    return db_get_one(db, st, row_to_activity, r, "get activity");
 }
 
 int

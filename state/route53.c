@@ -56,8 +56,9 @@ static const char SQL_ZONE_EACH_NAME[] =
 static const char SQL_ZONE_COUNT[] = "SELECT COUNT(*) FROM r53_zones";
 
 static void
-zone_from_row(sqlite3_stmt *st, struct r53_zone_row *z)
+zone_from_row(sqlite3_stmt *st, void *out)
 {
+    struct r53_zone_row *z = out;
     db_col_text(st, 0, z->id, sizeof(z->id));
     db_col_text(st, 1, z->name, sizeof(z->name));
     db_col_text(st, 2, z->sort_name, sizeof(z->sort_name));
@@ -92,21 +93,6 @@ r53_store_zone_put(struct db *db, const struct r53_zone_row *z)
     return db_step_done(db, st, "r53 zone put");
 }
 
-static int
-zone_get(struct db *db, sqlite3_stmt *st, struct r53_zone_row *out, const char *what)
-{
-    int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc == SQLITE_ROW) {
-        zone_from_row(st, out);
-        ret = 1;
-    } else if (rc != SQLITE_DONE) {
-        ret = db_error(db, what);
-    }
-    sqlite3_reset(st);
-    return ret;
-}
-
 int
 r53_store_zone_get(struct db *db, const char *id, struct r53_zone_row *out)
 {
@@ -114,7 +100,7 @@ r53_store_zone_get(struct db *db, const char *id, struct r53_zone_row *out)
     if (!st)
         return -1;
     db_bind_text(st, 1, id);
-    return zone_get(db, st, out, "r53 zone get");
+    return db_get_one(db, st, zone_from_row, out, "r53 zone get");
 }
 
 int
@@ -124,7 +110,7 @@ r53_store_zone_get_by_ref(struct db *db, const char *caller_ref, struct r53_zone
     if (!st)
         return -1;
     db_bind_text(st, 1, caller_ref);
-    return zone_get(db, st, out, "r53 zone get by ref");
+    return db_get_one(db, st, zone_from_row, out, "r53 zone get by ref");
 }
 
 int
